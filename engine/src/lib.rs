@@ -1,0 +1,14 @@
+//! hyphae: a deep-learning engine with an ECS-shaped training runtime.
+//!
+//! Layers: [`tensor`] (the `Tensor` type and CPU kernels) ← [`ops`] (one file per layer op:
+//! shape rule, parameters, forward, backward).
+
+pub mod error;
+pub mod ops;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use tensor::{Rng, Tensor};
+
+/// The engine version, for `--version` and file metadata.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
