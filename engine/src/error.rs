@@ -79,6 +79,9 @@ pub enum Error {
     /// Anything about a file: which file, and what.
     #[error("{path}: {why}")]
     File { path: String, why: String },
+    /// Everything wrong with a graph, one problem per line.
+    #[error("{}", .0.join("\n"))]
+    Graph(Vec<String>),
     #[error("{0}")]
     Other(String),
 }

@@ -4,8 +4,10 @@
 //! shape rule, parameters, forward, backward).
 
 pub mod error;
+pub mod graph;
 pub mod ops;
 pub mod tensor;
+pub mod util;
 
 pub use error::{Error, Result};
 pub use tensor::{Rng, Tensor};

@@ -1,0 +1,461 @@
+//! Validation and shape inference: a graph that passes never fails to build or to start
+//! training for a structural reason. All problems are collected and reported together,
+//! each naming the node (and port) and, where the text is known, line:column.
+
+use super::format::{GraphFile, InputDecl};
+use crate::error::{Error, Result};
+use crate::ops::{Category, ParamSpec};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+/// One problem found in a graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphError {
+    /// The file (or other origin) the graph came from.
+    pub origin: String,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    pub node: Option<String>,
+    pub port: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for GraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some((l, c)) = self.position {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": ")?;
+        if let Some(n) = &self.node {
+            write!(f, "node `{n}`")?;
+            if let Some(p) = &self.port {
+                write!(f, ", input `{p}`")?;
+            }
+            write!(f, ": ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Where a node input comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ref {
+    /// A data input, by index in `GraphFile::inputs`.
+    Input(usize),
+    /// Another node, by index in `GraphFile::nodes`.
+    Node(usize),
+}
+
+/// What validation learned about one node.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    pub sources: Vec<Ref>,
+    /// Output shape for a batch of one (losses: `[]`).
+    pub shape: Vec<usize>,
+    pub params: Vec<ParamSpec>,
+    /// Forward FLOPs for a batch of one.
+    pub flops: u64,
+    /// 0 for nodes fed only by data inputs; otherwise 1 + the deepest node input.
+    pub depth: u32,
+    pub is_loss: bool,
+}
+
+impl NodeInfo {
+    /// The shape of one sample's output (the batch dimension dropped), as users think of it.
+    pub fn sample_shape(&self) -> &[usize] {
+        if self.is_loss || self.shape.is_empty() {
+            &self.shape
+        } else {
+            &self.shape[1..]
+        }
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| p.kind == crate::ops::ParamKind::Trainable)
+            .map(ParamSpec::numel)
+            .sum()
+    }
+}
+
+/// A graph that passed validation, with everything inferred about it.
+#[derive(Clone, Debug)]
+pub struct ValidGraph {
+    pub file: GraphFile,
+    pub origin: String,
+    /// Per node, in file order.
+    pub nodes: Vec<NodeInfo>,
+    /// Node indices grouped by depth: nodes in one bucket are independent.
+    pub buckets: Vec<Vec<usize>>,
+    /// Indices of loss nodes (their sum is the training loss).
+    pub losses: Vec<usize>,
+}
+
+/// The result of validation: the graph, or every problem found.
+pub type Validation = std::result::Result<ValidGraph, Vec<GraphError>>;
+
+struct Checker<'a> {
+    origin: &'a str,
+    text: Option<&'a str>,
+    errors: Vec<GraphError>,
+}
+
+impl Checker<'_> {
+    fn at_decl(&self, name: &str) -> Option<(usize, usize)> {
+        self.text.and_then(|t| GraphFile::find_declaration(t, name))
+    }
+
+    fn error(
+        &mut self,
+        node: Option<&str>,
+        port: Option<String>,
+        pos: Option<(usize, usize)>,
+        message: String,
+    ) {
+        self.errors.push(GraphError {
+            origin: self.origin.to_string(),
+            position: pos,
+            node: node.map(str::to_string),
+            port,
+            message,
+        });
+    }
+
+    fn node_error(&mut self, node: &str, message: String) {
+        let pos = self.at_decl(node);
+        self.error(Some(node), None, pos, message);
+    }
+}
+
+impl ValidGraph {
+    /// Validates a parsed graph. `text` is the file's source, for line:column in errors.
+    pub fn validate(file: GraphFile, origin: &str, text: Option<&str>) -> Validation {
+        let mut ck = Checker {
+            origin,
+            text,
+            errors: Vec::new(),
+        };
+        if file.version != super::format::FORMAT_VERSION {
+            let pos = text.and_then(|t| t.find("version").map(|o| super::format::line_col(t, o)));
+            ck.error(
+                None,
+                None,
+                pos,
+                format!(
+                    "unsupported format version {} (this build reads version {})",
+                    file.version,
+                    super::format::FORMAT_VERSION
+                ),
+            );
+        }
+
+        // Names: unique across inputs and nodes, non-empty.
+        let mut names: HashMap<&str, Ref> = HashMap::new();
+        for (i, input) in file.inputs.iter().enumerate() {
+            check_input(&mut ck, input);
+            if names.insert(&input.name, Ref::Input(i)).is_some() {
+                ck.node_error(&input.name, format!("duplicate name `{}`", input.name));
+            }
+        }
+        for (i, node) in file.nodes.iter().enumerate() {
+            if node.name.trim().is_empty() {
+                ck.error(
+                    None,
+                    None,
+                    None,
+                    format!("node #{} has an empty name", i + 1),
+                );
+            }
+            if names.insert(&node.name, Ref::Node(i)).is_some() {
+                // Point at the second declaration, the one that collides.
+                let pos = text.and_then(|t| nth_declaration(t, &node.name, 1));
+                ck.error(
+                    Some(&node.name),
+                    None,
+                    pos,
+                    format!("duplicate name `{}`", node.name),
+                );
+            }
+        }
+
+        // Inputs resolve; arity fits.
+        let mut sources: Vec<Vec<Ref>> = Vec::with_capacity(file.nodes.len());
+        let mut wiring_ok = vec![true; file.nodes.len()];
+        for (i, node) in file.nodes.iter().enumerate() {
+            let layer = node.op.layer();
+            let mut refs = Vec::new();
+            for (port, src) in node.inputs.iter().enumerate() {
+                match names.get(src.as_str()) {
+                    Some(r) => refs.push(*r),
+                    None => {
+                        wiring_ok[i] = false;
+                        let pos = text.and_then(|t| GraphFile::find_reference(t, &node.name, src));
+                        ck.error(
+                            Some(&node.name),
+                            Some(layer.input_name(port)),
+                            pos,
+                            format!("refers to `{src}`, which is neither a node nor an input"),
+                        );
+                    }
+                }
+            }
+            if !layer.arity().accepts(node.inputs.len()) {
+                wiring_ok[i] = false;
+                ck.node_error(
+                    &node.name,
+                    format!(
+                        "{} expects {} input(s), got {}",
+                        node.op.kind(),
+                        layer.arity(),
+                        node.inputs.len()
+                    ),
+                );
+            }
+            if !(node.lr_mult.is_finite() && node.lr_mult >= 0.0) {
+                ck.node_error(
+                    &node.name,
+                    format!("lr_mult must be a finite number ≥ 0, got {}", node.lr_mult),
+                );
+            }
+            sources.push(refs);
+        }
+
+        // Topological order (Kahn); what remains is on or behind a cycle.
+        let order = topological_order(&sources);
+        if order.len() < file.nodes.len() {
+            let mut in_order = vec![false; file.nodes.len()];
+            order.iter().for_each(|&i| in_order[i] = true);
+            let stuck: Vec<usize> = (0..file.nodes.len()).filter(|&i| !in_order[i]).collect();
+            let cycle = find_cycle(&sources, &stuck);
+            let names: Vec<&str> = cycle.iter().map(|&i| file.nodes[i].name.as_str()).collect();
+            let first = names.first().copied().unwrap_or("?");
+            ck.node_error(
+                first,
+                format!("is part of a cycle: {} → {first}", names.join(" → ")),
+            );
+        }
+
+        // Shape inference in topological order; skip nodes whose inputs already failed.
+        let mut shapes: Vec<Option<Vec<usize>>> = vec![None; file.nodes.len()];
+        let mut infos: Vec<Option<NodeInfo>> = vec![None; file.nodes.len()];
+        let mut depth = vec![0u32; file.nodes.len()];
+        for &i in &order {
+            let node = &file.nodes[i];
+            if !wiring_ok[i] {
+                continue;
+            }
+            let mut in_shapes: Vec<Vec<usize>> = Vec::new();
+            let mut ready = true;
+            for r in &sources[i] {
+                match *r {
+                    Ref::Input(k) => {
+                        let mut s = vec![1];
+                        s.extend_from_slice(&file.inputs[k].shape);
+                        in_shapes.push(s);
+                    }
+                    Ref::Node(k) => {
+                        depth[i] = depth[i].max(depth[k] + 1);
+                        match &shapes[k] {
+                            Some(s) => in_shapes.push(s.clone()),
+                            None => ready = false,
+                        }
+                    }
+                }
+            }
+            if !ready {
+                continue;
+            }
+            let refs: Vec<&[usize]> = in_shapes.iter().map(Vec::as_slice).collect();
+            let layer = node.op.layer();
+            let inferred = layer
+                .output_shape(&refs)
+                .and_then(|shape| Ok((shape, layer.params(&refs)?)));
+            match inferred {
+                Ok((shape, params)) => {
+                    for key in node.init.keys() {
+                        if !params.iter().any(|p| p.name == key) {
+                            ck.node_error(
+                                &node.name,
+                                format!(
+                                    "init names parameter `{key}`, but {} has no such parameter",
+                                    node.op.kind()
+                                ),
+                            );
+                        }
+                    }
+                    let flops = layer.flops(&refs, &shape);
+                    shapes[i] = Some(shape.clone());
+                    infos[i] = Some(NodeInfo {
+                        sources: sources[i].clone(),
+                        shape,
+                        params,
+                        flops,
+                        depth: depth[i],
+                        is_loss: node.op.category() == Category::Loss,
+                    });
+                }
+                Err(e) => ck.node_error(&node.name, e.to_string()),
+            }
+        }
+
+        for key in file.layout.keys() {
+            if !names.contains_key(key.as_str()) {
+                let pos = text.and_then(|t| {
+                    t.find(&format!("\"{key}\""))
+                        .map(|o| super::format::line_col(t, o))
+                });
+                ck.error(
+                    None,
+                    None,
+                    pos,
+                    format!("layout names `{key}`, which is neither a node nor an input"),
+                );
+            }
+        }
+
+        if !ck.errors.is_empty() {
+            ck.errors
+                .sort_by_key(|e| e.position.unwrap_or((usize::MAX, 0)));
+            return Err(ck.errors);
+        }
+        let nodes: Vec<NodeInfo> = infos.into_iter().flatten().collect();
+        let max_depth = nodes.iter().map(|n| n.depth).max().unwrap_or(0) as usize;
+        let mut buckets = vec![Vec::new(); if nodes.is_empty() { 0 } else { max_depth + 1 }];
+        for &i in &order {
+            buckets[nodes[i].depth as usize].push(i);
+        }
+        let losses = (0..nodes.len()).filter(|&i| nodes[i].is_loss).collect();
+        Ok(ValidGraph {
+            file,
+            origin: origin.to_string(),
+            nodes,
+            buckets,
+            losses,
+        })
+    }
+
+    /// Parses and validates RON text; every problem becomes one line of the error.
+    pub fn from_ron(text: &str, origin: &str) -> Result<ValidGraph> {
+        let file = GraphFile::from_ron(text, origin)?;
+        Self::validate(file, origin, Some(text)).map_err(Error::from)
+    }
+
+    /// Reads, parses and validates a graph file.
+    pub fn load(path: &Path) -> Result<ValidGraph> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+            path: origin.clone(),
+            why: format!("cannot read graph file: {e}"),
+        })?;
+        Self::from_ron(&text, &origin)
+    }
+
+    /// Index of the node with this name.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.file.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Total trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.nodes.iter().map(NodeInfo::param_count).sum()
+    }
+
+    /// Total forward FLOPs per sample.
+    pub fn flops(&self) -> u64 {
+        self.nodes.iter().map(|n| n.flops).sum()
+    }
+}
+
+impl From<Vec<GraphError>> for Error {
+    fn from(errors: Vec<GraphError>) -> Self {
+        Error::Graph(errors.iter().map(ToString::to_string).collect())
+    }
+}
+
+fn check_input(ck: &mut Checker<'_>, input: &InputDecl) {
+    if input.name.trim().is_empty() {
+        ck.error(None, None, None, "an input has an empty name".to_string());
+    }
+    if input.shape.contains(&0) {
+        ck.node_error(
+            &input.name,
+            format!("input shape {:?} has a zero dimension", input.shape),
+        );
+    }
+}
+
+/// Position of the `n`-th (0-based) declaration `name: "<name>"`.
+fn nth_declaration(text: &str, name: &str, n: usize) -> Option<(usize, usize)> {
+    let mut offset = 0;
+    for _ in 0..n {
+        let (line, _) = GraphFile::find_declaration(&text[offset..], name)?;
+        let skip: usize = text[offset..]
+            .split_inclusive('\n')
+            .take(line)
+            .map(str::len)
+            .sum();
+        offset += skip;
+    }
+    let (l, c) = GraphFile::find_declaration(&text[offset..], name)?;
+    let (base_line, _) = super::format::line_col(text, offset);
+    Some((base_line + l - 1, c))
+}
+
+/// Kahn's algorithm over node→node edges.
+fn topological_order(sources: &[Vec<Ref>]) -> Vec<usize> {
+    let n = sources.len();
+    let mut indegree = vec![0usize; n];
+    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, srcs) in sources.iter().enumerate() {
+        for r in srcs {
+            if let Ref::Node(k) = *r {
+                indegree[i] += 1;
+                consumers[k].push(i);
+            }
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_front() {
+        order.push(i);
+        for &c in &consumers[i] {
+            indegree[c] -= 1;
+            if indegree[c] == 0 {
+                ready.push_back(c);
+            }
+        }
+    }
+    order
+}
+
+/// One cycle among `stuck` nodes (those Kahn's algorithm could not order), in edge order.
+fn find_cycle(sources: &[Vec<Ref>], stuck: &[usize]) -> Vec<usize> {
+    let Some(&start) = stuck.first() else {
+        return Vec::new();
+    };
+    // Walk backwards along node inputs that are themselves stuck until a node repeats.
+    let mut path = vec![start];
+    let mut cur = start;
+    loop {
+        let next = sources[cur].iter().find_map(|r| match *r {
+            Ref::Node(k) if stuck.contains(&k) => Some(k),
+            _ => None,
+        });
+        let Some(next) = next else { return path };
+        if let Some(pos) = path.iter().position(|&p| p == next) {
+            let mut cycle = path[pos..].to_vec();
+            cycle.reverse();
+            // Start at the node declared first, so the message reads in file order.
+            if let Some(first) = (0..cycle.len()).min_by_key(|&i| cycle[i]) {
+                cycle.rotate_left(first);
+            }
+            return cycle;
+        }
+        path.push(next);
+        cur = next;
+    }
+}

@@ -1,0 +1,176 @@
+//! Graph files: parsing, round trips, and errors with positions.
+
+use hyphae::graph::{GraphFile, ValidGraph};
+
+const MLP: &str = r#"(
+    version: 1,
+    description: "a small MLP",
+    inputs: [
+        (name: "x", shape: [4]),
+        (name: "y", shape: [3], source: Labels),
+    ],
+    nodes: [
+        (name: "fc1", op: Linear(out_features: 8, in_features: 4), inputs: ["x"]),
+        (name: "act", op: ReLU(), inputs: ["fc1"]),
+        (name: "fc2", op: Linear(out_features: 3, bias: false), inputs: ["act"], lr_mult: 0.5),
+        (name: "sum", op: Add(), inputs: ["fc2", "y"]),
+    ],
+    training: (
+        optimizer: Sgd(lr: 0.1, momentum: 0.9),
+        batch_size: 4,
+        epochs: 2,
+        seed: 7,
+    ),
+    layout: {"fc1": (10.0, 20.0)},
+)"#;
+
+#[test]
+fn parses_validates_and_round_trips() {
+    let g = ValidGraph::from_ron(MLP, "mlp.ron").unwrap();
+    assert_eq!(g.nodes[0].sample_shape(), &[8]);
+    assert_eq!(g.nodes[2].sample_shape(), &[3]);
+    assert_eq!(g.param_count(), 4 * 8 + 8 + 8 * 3);
+    assert_eq!(g.buckets, vec![vec![0], vec![1], vec![2], vec![3]]);
+    let text = g.file.to_ron().unwrap();
+    println!("{text}");
+    let again = GraphFile::from_ron(&text, "saved.ron").unwrap();
+    assert_eq!(again, g.file);
+    assert_eq!(again.to_ron().unwrap(), text, "save is stable");
+}
+
+fn errors_of(text: &str) -> String {
+    match ValidGraph::from_ron(text, "bad.ron") {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn graph_with_nodes(nodes: &str) -> String {
+    format!(
+        "(\n    version: 1,\n    inputs: [(name: \"x\", shape: [4])],\n    nodes: [\n{nodes}\n    ],\n)"
+    )
+}
+
+#[test]
+fn bad_syntax_gives_line_and_column() {
+    let text =
+        graph_with_nodes(r#"        (name: "fc1", op: Linear(out_features: 8) inputs: ["x"]),"#);
+    let err = errors_of(&text);
+    assert!(err.starts_with("bad.ron:5:"), "{err}");
+}
+
+#[test]
+fn unknown_op_is_named_with_position() {
+    let text =
+        graph_with_nodes(r#"        (name: "c", op: Conv3d(out_channels: 8), inputs: ["x"]),"#);
+    let err = errors_of(&text);
+    assert!(err.starts_with("bad.ron:5:"), "{err}");
+    assert!(err.contains("Conv3d"), "{err}");
+}
+
+#[test]
+fn unknown_field_is_rejected() {
+    let text = graph_with_nodes(
+        r#"        (name: "fc1", op: Linear(out_features: 8, colour: 3), inputs: ["x"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(
+        err.contains("colour") && err.starts_with("bad.ron:5:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_shape_names_node_and_shapes() {
+    let text = graph_with_nodes(
+        r#"        (name: "fc1", op: Linear(out_features: 8), inputs: ["x"]),
+        (name: "fc2", op: Linear(out_features: 2, in_features: 5), inputs: ["fc1"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(err.contains("bad.ron:6:16: node `fc2`"), "{err}");
+    assert!(err.contains("[1, 8]") && err.contains("[5]"), "{err}");
+}
+
+#[test]
+fn cycle_is_reported_with_its_members() {
+    let text = graph_with_nodes(
+        r#"        (name: "a", op: Add(), inputs: ["x", "c"]),
+        (name: "b", op: ReLU(), inputs: ["a"]),
+        (name: "c", op: ReLU(), inputs: ["b"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(err.contains("cycle"), "{err}");
+    for n in ["a", "b", "c"] {
+        assert!(
+            err.contains(&format!("{n} →")) || err.contains(&format!("→ {n}")),
+            "{err}"
+        );
+    }
+    assert!(err.starts_with("bad.ron:5:"), "{err}");
+}
+
+#[test]
+fn duplicate_name_points_at_the_second_declaration() {
+    let text = graph_with_nodes(
+        r#"        (name: "fc", op: Linear(out_features: 8), inputs: ["x"]),
+        (name: "fc", op: ReLU(), inputs: ["x"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(
+        err.contains("bad.ron:6:16: node `fc`: duplicate name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dangling_input_names_the_port_and_all_errors_are_reported_together() {
+    let text = graph_with_nodes(
+        r#"        (name: "fc1", op: Linear(out_features: 8), inputs: ["nope"]),
+        (name: "sum", op: Add(), inputs: ["x"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(
+        err.contains("bad.ron:5:61: node `fc1`, input `input`: refers to `nope`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("node `sum`") && err.contains("at least 2"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
+}
+
+#[test]
+fn version_is_checked() {
+    let text = graph_with_nodes("").replace("version: 1", "version: 9");
+    let err = errors_of(&text);
+    assert!(
+        err.contains("bad.ron:2:5") && err.contains("version 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn summary_lists_every_node_with_totals() {
+    let g = ValidGraph::from_ron(MLP, "mlp.ron").unwrap();
+    let table = g.summary_table();
+    println!("{table}");
+    assert!(table.contains("fc1") && table.contains("Linear") && table.contains("[8]"));
+    assert!(table.contains("total: 64 trainable parameters"), "{table}");
+    let rows = g.summary();
+    assert_eq!(rows[0].flops, 2 * 4 * 8);
+}
+
+#[test]
+fn atomic_save_round_trips_through_disk() {
+    let g = ValidGraph::from_ron(MLP, "mlp.ron").unwrap();
+    let dir = std::env::temp_dir().join(format!("hyphae-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("g.ron");
+    g.file.save(&path).unwrap();
+    let back = ValidGraph::load(&path).unwrap();
+    assert_eq!(back.file, g.file);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
