@@ -3,10 +3,12 @@
 //! Layers: [`tensor`] (the `Tensor` type and CPU kernels) ← [`ops`] (one file per layer op:
 //! shape rule, parameters, forward, backward).
 
+pub mod ecs;
 pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod tensor;
+pub mod train;
 pub mod util;
 
 pub use error::{Error, Result};

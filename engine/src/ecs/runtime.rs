@@ -1,0 +1,393 @@
+//! `Runtime`: a validated graph turned into a bevy `World` plus the schedules that train
+//! and evaluate it.
+
+use super::components::*;
+use super::events::TrainEvent;
+use super::model::Model;
+use super::systems::{self, EventSink, InputShape};
+use crate::error::{Error, Result};
+use crate::graph::{Source, ValidGraph};
+use crate::ops::ParamKind;
+use crate::tensor::{Rng, Tensor};
+use crate::train::schedule::lr_at;
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::ScheduleLabel;
+use bevy_ecs::schedule::SingleThreadedExecutor;
+use crossbeam_channel::Sender;
+use std::sync::Arc;
+
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+struct TrainStep;
+
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+struct EvalStep;
+
+/// What one training or evaluation step produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepOutcome {
+    /// Optimizer steps taken so far (after this one).
+    pub step: u64,
+    /// Sum of the loss nodes for this batch.
+    pub loss: f64,
+    pub lr: f32,
+    /// The first node whose output went NaN/Inf; the optimizer skipped this step.
+    pub non_finite_node: Option<String>,
+}
+
+/// How to run the schedules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Executor {
+    /// bevy's multi-threaded executor: independent systems (optimizer, statistics) overlap.
+    #[default]
+    MultiThreaded,
+    /// Every system on the calling thread, in order: lowest per-step overhead for tiny
+    /// graphs. Kernels still use rayon either way.
+    SingleThreaded,
+}
+
+pub struct Runtime {
+    world: World,
+    train: Schedule,
+    eval: Schedule,
+    graph: Arc<ValidGraph>,
+}
+
+impl Runtime {
+    /// Builds the world: one entity per data input, node and parameter, parameters
+    /// initialised from the graph's seed.
+    pub fn new(graph: ValidGraph) -> Result<Runtime> {
+        Self::with_executor(graph, Executor::default())
+    }
+
+    pub fn with_executor(graph: ValidGraph, executor: Executor) -> Result<Runtime> {
+        let mut world = World::new();
+        let training = &graph.file.training;
+        let seed = training.seed;
+
+        let inputs: Vec<Entity> = graph
+            .file
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, decl)| {
+                world
+                    .spawn((
+                        DataInput {
+                            index: i,
+                            name: decl.name.clone(),
+                        },
+                        InputShape(decl.shape.clone()),
+                        Value(Tensor::zeros(&[0])),
+                    ))
+                    .id()
+            })
+            .collect();
+        let node_entities: Vec<Entity> = graph
+            .file
+            .nodes
+            .iter()
+            .map(|_| world.spawn_empty().id())
+            .collect();
+
+        let mut all_params = Vec::new();
+        let mut param_counter = 0u64;
+        for (i, (decl, info)) in graph.file.nodes.iter().zip(&graph.nodes).enumerate() {
+            let mut params = Vec::with_capacity(info.params.len());
+            for (pi, spec) in info.params.iter().enumerate() {
+                let init = decl.init.get(spec.name).unwrap_or(&spec.init);
+                let mut rng = Rng::derived(seed, param_counter);
+                param_counter += 1;
+                let value = init.tensor(&spec.shape, spec.fan_in, spec.fan_out, &mut rng);
+                let mut entity = world.spawn((
+                    Param {
+                        node: node_entities[i],
+                        index: pi,
+                        name: format!("{}.{}", decl.name, spec.name),
+                        lr_mult: decl.lr_mult,
+                    },
+                    Value(value),
+                    Grad::default(),
+                    OptState::default(),
+                    UpdateStats::default(),
+                    GradStats::default(),
+                ));
+                if spec.kind == ParamKind::Buffer {
+                    entity.insert(Buffer);
+                }
+                if decl.frozen {
+                    entity.insert(Frozen);
+                }
+                params.push(entity.id());
+            }
+            all_params.extend_from_slice(&params);
+            let sources = info
+                .sources
+                .iter()
+                .map(|r| match *r {
+                    crate::graph::Ref::Input(k) => inputs[k],
+                    crate::graph::Ref::Node(k) => node_entities[k],
+                })
+                .collect();
+            world.entity_mut(node_entities[i]).insert((
+                Node {
+                    index: i,
+                    name: decl.name.clone(),
+                    op: decl.op.clone(),
+                    sources,
+                    params,
+                    depth: info.depth,
+                    is_loss: info.is_loss,
+                },
+                Value(Tensor::zeros(&[0])),
+                SavedState::default(),
+                ValueGrad::default(),
+                ActStats::default(),
+            ));
+        }
+
+        world.insert_resource(Topology {
+            buckets: graph
+                .buckets
+                .iter()
+                .map(|b| b.iter().map(|&i| node_entities[i]).collect())
+                .collect(),
+            inputs,
+            losses: graph.losses.iter().map(|&i| node_entities[i]).collect(),
+            params: all_params,
+        });
+        world.insert_resource(Batch::default());
+        world.insert_resource(Hyper {
+            optimizer: training.optimizer.clone(),
+            schedule: training.schedule.clone(),
+            warmup_steps: training.warmup_steps,
+            clip: training.clip.clone(),
+            stats_every: training.stats_every,
+            seed,
+        });
+        world.insert_resource(StepState::default());
+        world.insert_resource(EventSink(None));
+
+        let mut train = Schedule::new(TrainStep);
+        train.add_systems(
+            (
+                systems::load_batch,
+                systems::forward,
+                systems::loss,
+                systems::backward,
+                systems::clip,
+                (systems::optimizer, systems::statistics),
+                systems::emit,
+            )
+                .chain(),
+        );
+        let mut eval = Schedule::new(EvalStep);
+        eval.add_systems((systems::load_batch, systems::forward, systems::loss).chain());
+        eval.set_executor(SingleThreadedExecutor::new());
+        if executor == Executor::SingleThreaded {
+            train.set_executor(SingleThreadedExecutor::new());
+        }
+        Ok(Runtime {
+            world,
+            train,
+            eval,
+            graph: Arc::new(graph),
+        })
+    }
+
+    pub fn graph(&self) -> &ValidGraph {
+        &self.graph
+    }
+
+    /// Send step, statistics and NaN events to this channel.
+    pub fn set_events(&mut self, sender: Option<Sender<TrainEvent>>) {
+        self.world.resource_mut::<EventSink>().0 = sender;
+    }
+
+    /// Optimizer steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.world.resource::<StepState>().step
+    }
+
+    /// Sets the step counter (resuming from a checkpoint).
+    pub fn set_step(&mut self, step: u64) {
+        self.world.resource_mut::<StepState>().step = step;
+    }
+
+    /// The base learning rate (before schedule and warm-up).
+    pub fn base_lr(&self) -> f32 {
+        self.world.resource::<Hyper>().optimizer.lr()
+    }
+
+    /// Changes the base learning rate; applies from the next step.
+    pub fn set_lr(&mut self, lr: f32) {
+        self.world.resource_mut::<Hyper>().optimizer.set_lr(lr);
+    }
+
+    /// Hyper-parameters, to change between steps.
+    pub fn hyper_mut(&mut self) -> Mut<'_, Hyper> {
+        self.world.resource_mut::<Hyper>()
+    }
+
+    /// The learning rate the next step will use.
+    pub fn current_lr(&self) -> f32 {
+        let h = self.world.resource::<Hyper>();
+        lr_at(h.optimizer.lr(), &h.schedule, h.warmup_steps, self.step())
+    }
+
+    /// One training step on a batch (one tensor per data input, `[N, ...]`).
+    pub fn train_step(&mut self, batch: Vec<Tensor>) -> Result<StepOutcome> {
+        let lr = self.current_lr();
+        let stats_every = self.world.resource::<Hyper>().stats_every as u64;
+        {
+            self.world.resource_mut::<Batch>().0 = batch;
+            let mut st = self.world.resource_mut::<StepState>();
+            st.training = true;
+            st.lr = lr;
+            st.error = None;
+            st.collect_stats = stats_every > 0 && st.step.is_multiple_of(stats_every);
+        }
+        self.train.run(&mut self.world);
+        let mut st = self.world.resource_mut::<StepState>();
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        if st.non_finite_node.is_none() {
+            st.step += 1;
+        }
+        Ok(StepOutcome {
+            step: st.step,
+            loss: st.loss,
+            lr,
+            non_finite_node: st.non_finite_node.clone(),
+        })
+    }
+
+    /// Forward only, in eval mode (running statistics, no dropout); returns the loss.
+    pub fn eval_batch(&mut self, batch: Vec<Tensor>) -> Result<StepOutcome> {
+        {
+            self.world.resource_mut::<Batch>().0 = batch;
+            let mut st = self.world.resource_mut::<StepState>();
+            st.training = false;
+            st.error = None;
+            st.collect_stats = false;
+        }
+        self.eval.run(&mut self.world);
+        let mut st = self.world.resource_mut::<StepState>();
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        Ok(StepOutcome {
+            step: st.step,
+            loss: st.loss,
+            lr: st.lr,
+            non_finite_node: st.non_finite_node.clone(),
+        })
+    }
+
+    fn node_entity(&mut self, name: &str) -> Option<Entity> {
+        let mut q = self.world.query::<(Entity, &Node)>();
+        q.iter(&self.world)
+            .find(|(_, n)| n.name == name)
+            .map(|(e, _)| e)
+    }
+
+    /// A node's output for the last batch.
+    pub fn output(&mut self, node: &str) -> Option<Tensor> {
+        let e = self.node_entity(node)?;
+        self.world.get::<Value>(e).map(|v| v.0.clone())
+    }
+
+    /// dLoss/dOutput of a node from the last training step (None if no gradient reached
+    /// it). Backward consumes it from the world, so it is read before the next step.
+    pub fn output_grad(&mut self, node: &str) -> Option<Tensor> {
+        let e = self.node_entity(node)?;
+        self.world.get::<ValueGrad>(e).and_then(|g| g.0.clone())
+    }
+
+    /// Every parameter and buffer, by PyTorch-style name, in graph order.
+    pub fn state_dict(&mut self) -> Vec<(String, Tensor)> {
+        let order = self.world.resource::<Topology>().params.clone();
+        order
+            .iter()
+            .filter_map(|&e| {
+                let p = self.world.get::<Param>(e)?;
+                let v = self.world.get::<Value>(e)?;
+                Some((p.name.clone(), v.0.clone()))
+            })
+            .collect()
+    }
+
+    /// Parameter gradients from the last training step, by name (None: no gradient).
+    pub fn grads(&mut self) -> Vec<(String, Option<Tensor>)> {
+        let order = self.world.resource::<Topology>().params.clone();
+        order
+            .iter()
+            .filter_map(|&e| {
+                let p = self.world.get::<Param>(e)?;
+                let g = self.world.get::<Grad>(e)?;
+                Some((p.name.clone(), g.0.clone()))
+            })
+            .collect()
+    }
+
+    /// Replaces parameter values by name. Every parameter must be present with its
+    /// shape; unknown names are an error too (a wrong weights file, not a partial load).
+    pub fn load_state_dict(&mut self, tensors: &[(String, Tensor)], origin: &str) -> Result<()> {
+        let order = self.world.resource::<Topology>().params.clone();
+        let mut missing = Vec::new();
+        let mut updates = Vec::new();
+        for &e in &order {
+            let (Some(p), Some(v)) = (self.world.get::<Param>(e), self.world.get::<Value>(e))
+            else {
+                continue;
+            };
+            match tensors.iter().find(|(n, _)| *n == p.name) {
+                None => missing.push(p.name.clone()),
+                Some((_, t)) if t.shape() != v.0.shape() => {
+                    return Err(Error::File {
+                        path: origin.to_string(),
+                        why: format!(
+                            "tensor `{}` has shape {} but the graph needs {}",
+                            p.name,
+                            crate::error::ShapeDisplay(t.shape().to_vec()),
+                            crate::error::ShapeDisplay(v.0.shape().to_vec())
+                        ),
+                    });
+                }
+                Some((_, t)) => updates.push((e, t.clone())),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::File {
+                path: origin.to_string(),
+                why: format!("missing tensor(s): {}", missing.join(", ")),
+            });
+        }
+        for (e, t) in updates {
+            if let Some(mut v) = self.world.get_mut::<Value>(e) {
+                v.0 = t;
+            }
+        }
+        Ok(())
+    }
+
+    /// A forward-only model sharing the current parameters (no copy).
+    pub fn model(&mut self) -> Model {
+        let params = self.state_dict().into_iter().map(|(_, t)| t).collect();
+        Model::new(self.graph.clone(), params)
+    }
+
+    /// Index of the data input fed from the dataset's labels (the loss target), if any.
+    pub fn label_input(&self) -> Option<usize> {
+        self.graph
+            .file
+            .inputs
+            .iter()
+            .position(|i| i.source == Source::Labels)
+    }
+
+    /// The world, for systems and tools that want to look inside.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+}

@@ -1,0 +1,5 @@
+//! Training maths and plumbing: optimizers, learning-rate schedules (and, with the CLI,
+//! data loading, metrics and checkpoints).
+
+pub mod optim;
+pub mod schedule;
