@@ -1,31 +1,403 @@
-//! AvgPool2d: not implemented yet (placeholder so the registry compiles).
+//! AvgPool2d over `[N, C, H, W]`, with PyTorch's padding, ceil_mode and
+//! count_include_pad rules.
+//!
+//! The divisor of a window is, as in PyTorch, its size clipped to the padded input when
+//! `count_include_pad` is set (so a ceil-mode window hanging past the right padding does
+//! not count the overhang), or the number of real input elements it covers otherwise.
+//! Both factor per axis, so they are precomputed once per row and per column.
 
-use super::{Backward, Ctx, Forward, Layer};
+use super::max_pool2d::{Axis, Geom, for_each_plane, zero};
+use super::{Backward, Ctx, Forward, Layer, Size2, check_arity};
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AvgPool2d {}
+pub struct AvgPool2d {
+    pub kernel_size: Size2,
+    /// Defaults to `kernel_size`, as in PyTorch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<Size2>,
+    #[serde(default = "zero")]
+    pub padding: Size2,
+    #[serde(default)]
+    pub ceil_mode: bool,
+    #[serde(default = "yes")]
+    pub count_include_pad: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for AvgPool2d {
+    fn default() -> Self {
+        AvgPool2d {
+            kernel_size: Size2::Square(2),
+            stride: None,
+            padding: zero(),
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+}
+
+const OP: &str = "AvgPool2d";
+
+/// One output position's window along an axis: first in-bounds input, in-bounds count,
+/// and the count the divisor uses.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    first: usize,
+    len: usize,
+    div: usize,
+}
+
+fn spans(a: &Axis, count_include_pad: bool) -> Vec<Span> {
+    (0..a.output)
+        .map(|o| {
+            let (first, len) = a.taps(o);
+            let start = (o * a.stride) as isize - a.pad as isize;
+            let end = (start + a.kernel as isize).min((a.input + a.pad) as isize);
+            let div = if count_include_pad {
+                (end - start).max(0) as usize
+            } else {
+                len
+            };
+            Span { first, len, div }
+        })
+        .collect()
+}
+
+impl AvgPool2d {
+    fn geom(&self, input: &[usize]) -> Result<Geom> {
+        Geom::new(
+            OP,
+            input,
+            self.kernel_size,
+            self.stride.unwrap_or(self.kernel_size),
+            self.padding,
+            Size2::Square(1),
+            self.ceil_mode,
+        )
+    }
+}
 
 impl Layer for AvgPool2d {
-    fn output_shape(&self, _inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        Err(Error::Other("AvgPool2d: not implemented".into()))
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        Ok(self.geom(inputs[0])?.out_shape(inputs[0]))
     }
 
-    fn forward(&self, _ctx: &Ctx, _inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
-        Err(Error::Other("AvgPool2d: not implemented".into()))
+    fn flops(&self, _inputs: &[&[usize]], output: &[usize]) -> u64 {
+        let taps = self.kernel_size.h() * self.kernel_size.w();
+        (output.iter().product::<usize>() * taps) as u64
+    }
+
+    fn forward(&self, _ctx: &Ctx, inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        let x = inputs[0];
+        let g = self.geom(x.shape())?;
+        let (rows, cols) = (
+            spans(&g.h, self.count_include_pad),
+            spans(&g.w, self.count_include_pad),
+        );
+        let w_in = g.w.input;
+        let mut y = vec![0.0; g.planes * g.out_plane()];
+        for_each_plane(
+            x.numel() >= PARALLEL_MIN_ELEMS,
+            x.data(),
+            g.in_plane(),
+            &mut y,
+            g.out_plane(),
+            |xp, yp| {
+                for (y_row, r) in yp.chunks_mut(g.w.output).zip(&rows) {
+                    for (yo, c) in y_row.iter_mut().zip(&cols) {
+                        let div = r.div * c.div;
+                        if r.len == 0 || c.len == 0 || div == 0 {
+                            *yo = 0.0;
+                            continue;
+                        }
+                        let mut sum = 0.0f32;
+                        for h in r.first..r.first + r.len {
+                            let at = h * w_in + c.first;
+                            sum += xp[at..at + c.len].iter().sum::<f32>();
+                        }
+                        *yo = sum / div as f32;
+                    }
+                }
+            },
+        );
+        Ok(Forward::output(Tensor::new(&g.out_shape(x.shape()), y)?))
     }
 
     fn backward(
         &self,
         _ctx: &Ctx,
-        _inputs: &[&Tensor],
+        inputs: &[&Tensor],
         _params: &[&Tensor],
         _forward: &Forward,
-        _grad_output: &Tensor,
+        grad_output: &Tensor,
     ) -> Result<Backward> {
-        Err(Error::Other("AvgPool2d: not implemented".into()))
+        check_arity(OP, self.arity(), inputs.len())?;
+        let x = inputs[0];
+        let g = self.geom(x.shape())?;
+        let out_shape = g.out_shape(x.shape());
+        if grad_output.shape() != out_shape {
+            return Err(Error::shape_mismatch(
+                OP,
+                "grad_output vs output",
+                grad_output.shape(),
+                &out_shape,
+            ));
+        }
+        let (rows, cols) = (
+            spans(&g.h, self.count_include_pad),
+            spans(&g.w, self.count_include_pad),
+        );
+        let w_in = g.w.input;
+        let mut dx = vec![0.0; x.numel()];
+        // Same plane walk as forward with the roles swapped: grad_output planes are read,
+        // dx planes written.
+        for_each_plane(
+            x.numel() >= PARALLEL_MIN_ELEMS,
+            grad_output.data(),
+            g.out_plane(),
+            &mut dx,
+            g.in_plane(),
+            |gp, dxp| {
+                for (g_row, r) in gp.chunks(g.w.output).zip(&rows) {
+                    for (&gv, c) in g_row.iter().zip(&cols) {
+                        let div = r.div * c.div;
+                        if r.len == 0 || c.len == 0 || div == 0 {
+                            continue;
+                        }
+                        let share = gv / div as f32;
+                        for h in r.first..r.first + r.len {
+                            let at = h * w_in + c.first;
+                            dxp[at..at + c.len].iter_mut().for_each(|d| *d += share);
+                        }
+                    }
+                }
+            },
+        );
+        Ok(Backward {
+            inputs: vec![Some(Tensor::new(x.shape(), dx)?)],
+            params: vec![],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{GradCheck, randn};
+
+    fn pool(k: Size2, s: Option<Size2>, p: Size2, ceil: bool, cip: bool) -> AvgPool2d {
+        AvgPool2d {
+            kernel_size: k,
+            stride: s,
+            padding: p,
+            ceil_mode: ceil,
+            count_include_pad: cip,
+        }
+    }
+
+    #[test]
+    fn forward_2x2() {
+        let x = Tensor::from_fn(&[1, 1, 2, 4], |i| i as f32);
+        let y = AvgPool2d::default()
+            .forward(&Ctx::eval(), &[&x], &[])
+            .unwrap()
+            .output;
+        assert_eq!(y.shape(), &[1, 1, 1, 2]);
+        assert_eq!(
+            y.data(),
+            &[(0. + 1. + 4. + 5.) / 4., (2. + 3. + 6. + 7.) / 4.]
+        );
+    }
+
+    /// PyTorch literals (ceil_mode and count_include_pad variants), generated with:
+    /// ```python
+    /// import torch
+    /// x = torch.arange(2*1*5*6, dtype=torch.float32).reshape(2,1,5,6)
+    /// x = (x * 7919 % 61) - 30
+    /// for kw in [dict(kernel_size=3, stride=2, padding=1),
+    ///            dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    ///            dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ///            dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    ///            dict(kernel_size=(2,3), stride=(2,2), padding=(1,0), ceil_mode=True)]:
+    ///     y = torch.nn.functional.avg_pool2d(x, **kw)
+    ///     print(list(y.shape), [round(v, 6) for v in y.flatten().tolist()])
+    /// ```
+    #[test]
+    fn forward_matches_pytorch() {
+        let sq = Size2::Square;
+        let x = Tensor::from_fn(&[2, 1, 5, 6], |i| ((i * 7919) % 61) as f32 - 30.0);
+        let cases: Vec<(AvgPool2d, Vec<usize>, Vec<f32>)> = vec![
+            (
+                pool(sq(3), Some(sq(2)), sq(1), false, true),
+                vec![2, 1, 3, 3],
+                vec![
+                    3.444444, 4.333333, -10.333333, 10.333333, -1.0, -9.444445, 3.555556,
+                    -5.666667, 0.0, -0.888889, -5.555555, 6.888889, -6.333333, 1.111111, 13.0,
+                    -7.555555, 4.777778, 3.666667,
+                ],
+            ),
+            (
+                pool(sq(3), Some(sq(2)), sq(1), false, false),
+                vec![2, 1, 3, 3],
+                vec![
+                    7.75, 6.5, -15.5, 15.5, -1.0, -9.444445, 8.0, -8.5, 0.0, -2.0, -8.333333,
+                    10.333333, -9.5, 1.111111, 13.0, -17.0, 7.166667, 5.5,
+                ],
+            ),
+            (
+                pool(sq(3), Some(sq(2)), sq(1), true, true),
+                vec![2, 1, 3, 4],
+                vec![
+                    3.444444, 4.333333, -10.333333, -8.833333, 10.333333, -1.0, -9.444445,
+                    3.333333, 3.555556, -5.666667, 0.0, 6.5, -0.888889, -5.555555, 6.888889,
+                    3.166667, -6.333333, 1.111111, 13.0, 1.0, -7.555555, 4.777778, 3.666667,
+                    -1.833333,
+                ],
+            ),
+            (
+                pool(sq(3), Some(sq(2)), sq(1), true, false),
+                vec![2, 1, 3, 4],
+                vec![
+                    7.75, 6.5, -15.5, -26.5, 15.5, -1.0, -9.444445, 6.666667, 8.0, -8.5, 0.0, 19.5,
+                    -2.0, -8.333333, 10.333333, 9.5, -9.5, 1.111111, 13.0, 2.0, -17.0, 7.166667,
+                    5.5, -5.5,
+                ],
+            ),
+            (
+                pool(
+                    Size2::Rect(2, 3),
+                    Some(sq(2)),
+                    Size2::Rect(1, 0),
+                    true,
+                    true,
+                ),
+                vec![2, 1, 3, 3],
+                vec![
+                    -0.166667, -1.0, -9.25, 12.5, -9.5, -10.75, 2.5, -9.333333, 9.75, -2.5,
+                    -3.333333, 8.75, -12.5, 6.166667, 10.0, -2.166667, 16.5, 0.0,
+                ],
+            ),
+        ];
+        for (p, shape, want) in cases {
+            let y = p.forward(&Ctx::eval(), &[&x], &[]).unwrap().output;
+            assert_eq!(y.shape(), &shape[..], "{p:?}");
+            let want = Tensor::new(&shape, want).unwrap();
+            assert!(y.max_abs_diff(&want).unwrap() < 1e-5, "{p:?}: {y:?}");
+        }
+    }
+
+    #[test]
+    fn gradients() {
+        let sq = Size2::Square;
+        let configs = [
+            AvgPool2d::default(),
+            pool(sq(3), Some(sq(2)), sq(1), false, true),
+            pool(sq(3), Some(sq(2)), sq(1), false, false),
+            pool(sq(3), Some(sq(2)), sq(1), true, true),
+            pool(sq(3), Some(sq(2)), sq(1), true, false),
+            pool(
+                Size2::Rect(2, 3),
+                Some(Size2::Rect(1, 2)),
+                Size2::Rect(1, 0),
+                true,
+                true,
+            ),
+            pool(sq(2), Some(sq(3)), sq(0), true, false),
+        ];
+        for (i, p) in configs.iter().enumerate() {
+            let x = randn(&[2, 3, 7, 6], i as u64);
+            GradCheck::default()
+                .check(p, &Ctx::train(0), &[x], &[], &[true])
+                .unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn large_parallel_matches_serial() {
+        let p = pool(
+            Size2::Square(3),
+            Some(Size2::Square(2)),
+            Size2::Square(1),
+            true,
+            false,
+        );
+        let big = randn(&[4, 16, 33, 35], 9);
+        assert!(big.numel() >= PARALLEL_MIN_ELEMS);
+        let f = p.forward(&Ctx::eval(), &[&big], &[]).unwrap();
+        let gy = randn(f.output.shape(), 3);
+        let dx = p
+            .backward(&Ctx::eval(), &[&big], &[], &f, &gy)
+            .unwrap()
+            .inputs[0]
+            .clone()
+            .unwrap();
+        let plane = 33 * 35;
+        let out_plane = f.output.numel() / 64;
+        for c in [0, 17, 63] {
+            let xs =
+                Tensor::new(&[1, 1, 33, 35], big.data()[c * plane..][..plane].to_vec()).unwrap();
+            let fs = p.forward(&Ctx::eval(), &[&xs], &[]).unwrap();
+            assert_eq!(
+                fs.output.data(),
+                &f.output.data()[c * out_plane..][..out_plane]
+            );
+            let gs = Tensor::new(
+                fs.output.shape(),
+                gy.data()[c * out_plane..][..out_plane].to_vec(),
+            )
+            .unwrap();
+            let dxs = p
+                .backward(&Ctx::eval(), &[&xs], &[], &fs, &gs)
+                .unwrap()
+                .inputs[0]
+                .clone()
+                .unwrap();
+            assert_eq!(dxs.data(), &dx.data()[c * plane..][..plane]);
+        }
+    }
+
+    #[test]
+    fn shape_and_config_errors() {
+        let p = AvgPool2d {
+            kernel_size: Size2::Square(3),
+            ..AvgPool2d::default()
+        };
+        let err = p.output_shape(&[&[1, 2, 8, 2]]).unwrap_err().to_string();
+        assert!(
+            err.contains("AvgPool2d") && err.contains("[1, 2, 8, 2]"),
+            "{err}"
+        );
+        let err = p.output_shape(&[&[4, 64]]).unwrap_err().to_string();
+        assert!(
+            err.contains("AvgPool2d") && err.contains("[4, 64]"),
+            "{err}"
+        );
+        let err = pool(Size2::Square(3), None, Size2::Square(2), false, true)
+            .output_shape(&[&[1, 1, 8, 8]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("AvgPool2d") && err.contains("padding"),
+            "{err}"
+        );
+        let x = Tensor::zeros(&[1, 1, 4, 4]);
+        let f = p.forward(&Ctx::eval(), &[&x], &[]).unwrap();
+        let err = p
+            .backward(&Ctx::eval(), &[&x], &[], &f, &Tensor::zeros(&[1, 1, 2, 2]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[1, 1, 2, 2]") && err.contains("[1, 1, 1, 1]"),
+            "{err}"
+        );
     }
 }

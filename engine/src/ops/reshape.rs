@@ -1,31 +1,176 @@
-//! Reshape: not implemented yet (placeholder so the registry compiles).
+//! Reshape: gives each sample a new shape, `[N, ...] → [N, ...shape]`, keeping the batch
+//! dimension (like `x.view(x.size(0), *shape)`). One entry may be −1, inferred from the
+//! others. A view: no data is copied either way.
 
-use super::{Backward, Ctx, Forward, Layer};
+use super::{Backward, Ctx, Forward, Layer, check_arity};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Reshape {}
+pub struct Reshape {
+    /// The per-sample shape, without the batch dimension; at most one −1.
+    pub shape: Vec<i64>,
+}
+
+impl Default for Reshape {
+    fn default() -> Self {
+        Reshape { shape: vec![-1] }
+    }
+}
+
+const OP: &str = "Reshape";
 
 impl Layer for Reshape {
-    fn output_shape(&self, _inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        Err(Error::Other("Reshape: not implemented".into()))
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        let s = inputs[0];
+        if let Some(&bad) = self.shape.iter().find(|&&d| d == 0 || d < -1) {
+            return Err(Error::config(
+                OP,
+                format!(
+                    "shape {:?}: every entry must be positive or -1, got {bad}",
+                    self.shape
+                ),
+            ));
+        }
+        if self.shape.iter().filter(|&&d| d == -1).count() > 1 {
+            return Err(Error::config(
+                OP,
+                format!("shape {:?}: at most one entry may be -1", self.shape),
+            ));
+        }
+        let Some((&n, rest)) = s.split_first() else {
+            return Err(Error::bad_shape(OP, s, "expected [N, ...]"));
+        };
+        let per_sample: usize = rest.iter().product();
+        let known = self
+            .shape
+            .iter()
+            .filter(|&&d| d > 0)
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d as usize));
+        let mismatch = || {
+            Error::bad_shape(
+                OP,
+                s,
+                format!(
+                    "cannot reshape {per_sample} elements per sample into {:?}",
+                    self.shape
+                ),
+            )
+        };
+        let known = known.ok_or_else(mismatch)?;
+        let inferred = if self.shape.contains(&-1) {
+            if !per_sample.is_multiple_of(known) {
+                return Err(mismatch());
+            }
+            per_sample / known
+        } else {
+            if known != per_sample {
+                return Err(mismatch());
+            }
+            0
+        };
+        let mut out = Vec::with_capacity(self.shape.len() + 1);
+        out.push(n);
+        out.extend(
+            self.shape
+                .iter()
+                .map(|&d| if d == -1 { inferred } else { d as usize }),
+        );
+        Ok(out)
     }
 
-    fn forward(&self, _ctx: &Ctx, _inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
-        Err(Error::Other("Reshape: not implemented".into()))
+    fn flops(&self, _inputs: &[&[usize]], _output: &[usize]) -> u64 {
+        0
+    }
+
+    fn forward(&self, _ctx: &Ctx, inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let out = self.output_shape(&shapes)?;
+        Ok(Forward::output(inputs[0].reshape(&out)?))
     }
 
     fn backward(
         &self,
         _ctx: &Ctx,
-        _inputs: &[&Tensor],
+        inputs: &[&Tensor],
         _params: &[&Tensor],
         _forward: &Forward,
-        _grad_output: &Tensor,
+        grad_output: &Tensor,
     ) -> Result<Backward> {
-        Err(Error::Other("Reshape: not implemented".into()))
+        check_arity(OP, self.arity(), inputs.len())?;
+        let dx = grad_output.reshape(inputs[0].shape()).map_err(|_| {
+            Error::shape_mismatch(
+                OP,
+                "grad_output vs input",
+                grad_output.shape(),
+                inputs[0].shape(),
+            )
+        })?;
+        Ok(Backward {
+            inputs: vec![Some(dx)],
+            params: vec![],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{GradCheck, randn};
+
+    fn r(shape: &[i64]) -> Reshape {
+        Reshape {
+            shape: shape.to_vec(),
+        }
+    }
+
+    #[test]
+    fn shapes() {
+        let s: &[usize] = &[4, 3, 8];
+        assert_eq!(r(&[-1]).output_shape(&[s]).unwrap(), vec![4, 24]);
+        assert_eq!(r(&[6, 4]).output_shape(&[s]).unwrap(), vec![4, 6, 4]);
+        assert_eq!(r(&[2, -1, 3]).output_shape(&[s]).unwrap(), vec![4, 2, 4, 3]);
+        assert_eq!(
+            r(&[24, 1, 1]).output_shape(&[s]).unwrap(),
+            vec![4, 24, 1, 1]
+        );
+        // An empty batch keeps its per-sample shape.
+        assert_eq!(
+            r(&[-1, 4]).output_shape(&[&[0, 3, 8]]).unwrap(),
+            vec![0, 6, 4]
+        );
+    }
+
+    #[test]
+    fn forward_is_a_view_and_gradients() {
+        let x = randn(&[2, 3, 4], 1);
+        let p = r(&[4, -1]);
+        let y = p.forward(&Ctx::eval(), &[&x], &[]).unwrap().output;
+        assert_eq!(y.shape(), &[2, 4, 3]);
+        assert!(y.shares_storage(&x));
+        GradCheck::default()
+            .check(&p, &Ctx::train(0), &[x], &[], &[true])
+            .unwrap();
+    }
+
+    #[test]
+    fn errors_name_op_and_shapes() {
+        let err = r(&[5, -1])
+            .output_shape(&[&[4, 3, 8]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Reshape") && err.contains("[4, 3, 8]") && err.contains("[5, -1]"),
+            "{err}"
+        );
+        let err = r(&[7]).output_shape(&[&[4, 3, 8]]).unwrap_err().to_string();
+        assert!(err.contains("[4, 3, 8]") && err.contains("[7]"), "{err}");
+        assert!(r(&[-1, -1]).output_shape(&[&[4, 3, 8]]).is_err());
+        assert!(r(&[0, 24]).output_shape(&[&[4, 3, 8]]).is_err());
+        assert!(r(&[-2]).output_shape(&[&[4, 3, 8]]).is_err());
+        assert!(r(&[-1]).output_shape(&[&[]]).is_err());
     }
 }
