@@ -22,6 +22,9 @@ struct TrainStep;
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 struct EvalStep;
 
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+struct GradStep;
+
 /// What one training or evaluation step produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepOutcome {
@@ -49,6 +52,7 @@ pub struct Runtime {
     world: World,
     train: Schedule,
     eval: Schedule,
+    grads: Schedule,
     graph: Arc<ValidGraph>,
 }
 
@@ -183,6 +187,17 @@ impl Runtime {
         let mut eval = Schedule::new(EvalStep);
         eval.add_systems((systems::load_batch, systems::forward, systems::loss).chain());
         eval.set_executor(SingleThreadedExecutor::new());
+        let mut grads = Schedule::new(GradStep);
+        grads.add_systems(
+            (
+                systems::load_batch,
+                systems::forward,
+                systems::loss,
+                systems::backward,
+            )
+                .chain(),
+        );
+        grads.set_executor(SingleThreadedExecutor::new());
         if executor == Executor::SingleThreaded {
             train.set_executor(SingleThreadedExecutor::new());
         }
@@ -190,6 +205,7 @@ impl Runtime {
             world,
             train,
             eval,
+            grads,
             graph: Arc::new(graph),
         })
     }
@@ -264,14 +280,35 @@ impl Runtime {
 
     /// Forward only, in eval mode (running statistics, no dropout); returns the loss.
     pub fn eval_batch(&mut self, batch: Vec<Tensor>) -> Result<StepOutcome> {
+        self.run_unstepped(batch, false, false)
+    }
+
+    /// Forward and backward in train mode, without an optimizer step: fills every node's
+    /// output gradient and every parameter's gradient (for inspection and parity checks).
+    /// Buffers (running statistics) are updated as in a training forward.
+    pub fn compute_grads(&mut self, batch: Vec<Tensor>) -> Result<StepOutcome> {
+        self.run_unstepped(batch, true, true)
+    }
+
+    /// The loss of a batch, in train mode (batch statistics, the current step's dropout
+    /// masks) or eval mode, changing nothing but buffers in train mode.
+    pub fn loss(&mut self, batch: Vec<Tensor>, training: bool) -> Result<f64> {
+        Ok(self.run_unstepped(batch, training, false)?.loss)
+    }
+
+    fn run_unstepped(&mut self, batch: Vec<Tensor>, training: bool, grads: bool) -> Result<StepOutcome> {
         {
             self.world.resource_mut::<Batch>().0 = batch;
             let mut st = self.world.resource_mut::<StepState>();
-            st.training = false;
+            st.training = training;
             st.error = None;
             st.collect_stats = false;
         }
-        self.eval.run(&mut self.world);
+        if grads {
+            self.grads.run(&mut self.world);
+        } else {
+            self.eval.run(&mut self.world);
+        }
         let mut st = self.world.resource_mut::<StepState>();
         if let Some(e) = st.error.take() {
             return Err(e);
