@@ -1,31 +1,214 @@
-//! BatchNorm1d: not implemented yet (placeholder so the registry compiles).
+//! BatchNorm1d over `[N, C]` or `[N, C, L]`: per-channel normalisation over N (and L).
+//! The math lives in [`super::batch_norm2d`]'s shared core; this file only maps shapes.
 
-use super::{Backward, Ctx, Forward, Layer};
+use super::batch_norm2d::{BN_FLOPS_PER_ELEM, BnCore, BnView, default_eps, default_momentum, yes};
+use super::{Backward, Ctx, Forward, Layer, ParamSpec, check_arity};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchNorm1d {}
+pub struct BatchNorm1d {
+    /// Channel count C; inferred from the input when absent, checked when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_features: Option<usize>,
+    #[serde(default = "default_eps")]
+    pub eps: f32,
+    #[serde(default = "default_momentum")]
+    pub momentum: f32,
+    #[serde(default = "yes")]
+    pub affine: bool,
+    #[serde(default = "yes")]
+    pub track_running_stats: bool,
+}
 
-impl Layer for BatchNorm1d {
-    fn output_shape(&self, _inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        Err(Error::Other("BatchNorm1d: not implemented".into()))
+impl Default for BatchNorm1d {
+    fn default() -> Self {
+        BatchNorm1d {
+            num_features: None,
+            eps: default_eps(),
+            momentum: default_momentum(),
+            affine: true,
+            track_running_stats: true,
+        }
+    }
+}
+
+const OP: &str = "BatchNorm1d";
+
+impl BatchNorm1d {
+    fn core(&self) -> BnCore {
+        BnCore {
+            op: OP,
+            num_features: self.num_features,
+            eps: self.eps,
+            momentum: self.momentum,
+            affine: self.affine,
+            track_running_stats: self.track_running_stats,
+        }
     }
 
-    fn forward(&self, _ctx: &Ctx, _inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
-        Err(Error::Other("BatchNorm1d: not implemented".into()))
+    /// The `(N, C, L)` view of an `[N, C]` (L = 1) or `[N, C, L]` input, with C checked.
+    fn view(&self, shape: &[usize]) -> Result<BnView> {
+        let (n, c, l) = match *shape {
+            [n, c] => (n, c, 1),
+            [n, c, l] => (n, c, l),
+            _ => return Err(Error::bad_shape(OP, shape, "expected [N, C] or [N, C, L]")),
+        };
+        self.core().view(shape, n, c, l)
+    }
+}
+
+impl Layer for BatchNorm1d {
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        self.view(inputs[0])?;
+        Ok(inputs[0].to_vec())
+    }
+
+    fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        Ok(self.core().params(self.view(inputs[0])?.c))
+    }
+
+    fn flops(&self, _inputs: &[&[usize]], output: &[usize]) -> u64 {
+        BN_FLOPS_PER_ELEM * output.iter().product::<usize>() as u64
+    }
+
+    fn forward(&self, ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward> {
+        check_arity(OP, self.arity(), inputs.len())?;
+        let v = self.view(inputs[0].shape())?;
+        self.core().forward(ctx, inputs[0], v, params)
     }
 
     fn backward(
         &self,
-        _ctx: &Ctx,
-        _inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        _grad_output: &Tensor,
+        ctx: &Ctx,
+        inputs: &[&Tensor],
+        params: &[&Tensor],
+        forward: &Forward,
+        grad_output: &Tensor,
     ) -> Result<Backward> {
-        Err(Error::Other("BatchNorm1d: not implemented".into()))
+        check_arity(OP, self.arity(), inputs.len())?;
+        let v = self.view(inputs[0].shape())?;
+        self.core()
+            .backward(ctx, inputs[0], v, params, forward, grad_output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{GradCheck, default_params, randn};
+    use crate::tensor::Rng;
+
+    /// Params with weight/bias away from their (1, 0) init and plausible running stats,
+    /// so the affine and eval paths are exercised non-trivially.
+    fn params_for(bn: &BatchNorm1d, shape: &[usize], seed: u64) -> Vec<Tensor> {
+        let specs = bn.params(&[shape]).unwrap();
+        let mut rng = Rng::seed(seed);
+        specs
+            .iter()
+            .map(|s| match s.name {
+                "weight" => Tensor::uniform(&s.shape, 0.5, 1.5, &mut rng),
+                "running_var" => Tensor::uniform(&s.shape, 0.5, 2.0, &mut rng),
+                _ => Tensor::normal(&s.shape, 0.0, 0.5, &mut rng),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gradients_train_and_eval_2d_and_3d() {
+        for shape in [vec![6, 4], vec![4, 3, 5]] {
+            for (affine, track) in [(true, true), (false, true), (true, false)] {
+                let bn = BatchNorm1d {
+                    affine,
+                    track_running_stats: track,
+                    ..BatchNorm1d::default()
+                };
+                let x = randn(&shape, 3);
+                let params = params_for(&bn, &shape, 4);
+                for ctx in [Ctx::train(0), Ctx::eval()] {
+                    GradCheck::default()
+                        .check(&bn, &ctx, std::slice::from_ref(&x), &params, &[true])
+                        .unwrap_or_else(|e| {
+                            panic!("{shape:?} affine={affine} track={track} {ctx:?}: {e}")
+                        });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn train_mode_normalises_each_channel_and_updates_running_stats() {
+        let bn = BatchNorm1d::default();
+        let shape = [8, 3];
+        let x = randn(&shape, 7).map(|v| 3.0 * v + 10.0);
+        let params = default_params(&bn, &[&shape], 0);
+        let p: Vec<&Tensor> = params.iter().collect();
+        let f = bn.forward(&Ctx::train(0), &[&x], &p).unwrap();
+        let (xd, yd) = (x.data(), f.output.data());
+        for ch in 0..3 {
+            let col: Vec<f64> = (0..8).map(|n| yd[n * 3 + ch] as f64).collect();
+            let mean = col.iter().sum::<f64>() / 8.0;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 8.0;
+            assert!(mean.abs() < 1e-5, "{mean}");
+            assert!((var - 1.0).abs() < 1e-4, "{var}");
+
+            let xs: Vec<f64> = (0..8).map(|n| xd[n * 3 + ch] as f64).collect();
+            let xm = xs.iter().sum::<f64>() / 8.0;
+            let xv = xs.iter().map(|v| (v - xm).powi(2)).sum::<f64>() / 7.0;
+            let (ri, rm) = &f.buffer_updates[0];
+            let (vi, rv) = &f.buffer_updates[1];
+            assert_eq!((*ri, *vi), (2, 3));
+            assert!((rm.data()[ch] as f64 - 0.1 * xm).abs() < 1e-5);
+            assert!((rv.data()[ch] as f64 - (0.9 + 0.1 * xv)).abs() < 1e-4);
+        }
+        // Eval mode makes no buffer updates.
+        let f = bn.forward(&Ctx::eval(), &[&x], &p).unwrap();
+        assert!(f.buffer_updates.is_empty());
+    }
+
+    #[test]
+    fn shape_errors() {
+        let bn = BatchNorm1d {
+            num_features: Some(4),
+            ..BatchNorm1d::default()
+        };
+        let err = bn.output_shape(&[&[8, 5]]).unwrap_err().to_string();
+        assert!(
+            err.contains("BatchNorm1d") && err.contains("[8, 5]") && err.contains("[4]"),
+            "{err}"
+        );
+        let err = bn.output_shape(&[&[8, 4, 2, 2]]).unwrap_err().to_string();
+        assert!(
+            err.contains("BatchNorm1d") && err.contains("[8, 4, 2, 2]"),
+            "{err}"
+        );
+        // One value per channel cannot be normalised with batch statistics.
+        let x = Tensor::zeros(&[1, 4]);
+        let params = default_params(&bn, &[&[1, 4]], 0);
+        let p: Vec<&Tensor> = params.iter().collect();
+        let err = bn
+            .forward(&Ctx::train(0), &[&x], &p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("BatchNorm1d") && err.contains("[1, 4]"),
+            "{err}"
+        );
+        assert!(bn.forward(&Ctx::eval(), &[&x], &p).is_ok());
+        // Wrong parameter shape.
+        let w = Tensor::ones(&[3]);
+        let err = bn
+            .forward(
+                &Ctx::eval(),
+                &[&Tensor::zeros(&[2, 4])],
+                &[&w, p[1], p[2], p[3]],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("weight") && err.contains("[3]"), "{err}");
     }
 }
