@@ -1,31 +1,198 @@
-//! SmoothL1Loss: not implemented yet (placeholder so the registry compiles).
+//! SmoothL1Loss (Huber-like, PyTorch's definition): per element `0.5·d²/beta` where
+//! `|d| < beta`, else `|d| - 0.5·beta`, with `d = input - target`; `beta = 0` is L1.
+//! Differentiable in both operands.
 
-use super::{Backward, Ctx, Forward, Layer};
+use super::l1_loss::sign;
+use super::mse_loss::{Reduction, check_pair, pair_grads, scalar_grad, sum_pairs};
+use super::{Arity, Backward, Ctx, Forward, Layer};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SmoothL1Loss {}
+pub struct SmoothL1Loss {
+    #[serde(default)]
+    pub reduction: Reduction,
+    /// Where the quadratic part meets the linear part (PyTorch default 1.0).
+    #[serde(default = "one")]
+    pub beta: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl Default for SmoothL1Loss {
+    fn default() -> Self {
+        SmoothL1Loss {
+            reduction: Reduction::Mean,
+            beta: 1.0,
+        }
+    }
+}
+
+const OP: &str = "SmoothL1Loss";
 
 impl Layer for SmoothL1Loss {
-    fn output_shape(&self, _inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        Err(Error::Other("SmoothL1Loss: not implemented".into()))
+    fn arity(&self) -> Arity {
+        Arity::Exactly(2)
     }
 
-    fn forward(&self, _ctx: &Ctx, _inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
-        Err(Error::Other("SmoothL1Loss: not implemented".into()))
+    fn input_name(&self, i: usize) -> String {
+        if i == 0 { "input" } else { "target" }.to_string()
+    }
+
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        if !(self.beta >= 0.0 && self.beta.is_finite()) {
+            return Err(Error::config(
+                OP,
+                format!("beta must be a finite number ≥ 0, got {}", self.beta),
+            ));
+        }
+        check_pair(OP, self, inputs)?;
+        Ok(Vec::new())
+    }
+
+    fn flops(&self, inputs: &[&[usize]], _output: &[usize]) -> u64 {
+        4 * inputs.first().map_or(0, |s| s.iter().product::<usize>()) as u64
+    }
+
+    fn forward(&self, _ctx: &Ctx, inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        self.output_shape(&shapes)?;
+        let (x, t) = (inputs[0], inputs[1]);
+        let beta = self.beta as f64;
+        let sum = sum_pairs(x.data(), t.data(), |x, t| {
+            let d = (x as f64 - t as f64).abs();
+            if d < beta {
+                0.5 * d * d / beta
+            } else {
+                d - 0.5 * beta
+            }
+        });
+        let loss = sum / self.reduction.divisor(x.numel());
+        Ok(Forward::output(Tensor::scalar(loss as f32)))
     }
 
     fn backward(
         &self,
         _ctx: &Ctx,
-        _inputs: &[&Tensor],
+        inputs: &[&Tensor],
         _params: &[&Tensor],
         _forward: &Forward,
-        _grad_output: &Tensor,
+        grad_output: &Tensor,
     ) -> Result<Backward> {
-        Err(Error::Other("SmoothL1Loss: not implemented".into()))
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        self.output_shape(&shapes)?;
+        let (x, t) = (inputs[0], inputs[1]);
+        let k = (scalar_grad(OP, grad_output)? as f64 / self.reduction.divisor(x.numel())) as f32;
+        let beta = self.beta;
+        let (dx, dt) = pair_grads(x, t, |x, t| {
+            let d = x - t;
+            let g = if d.abs() < beta {
+                k * d / beta
+            } else {
+                k * sign(d)
+            };
+            (g, -g)
+        })?;
+        Ok(Backward {
+            inputs: vec![Some(dx), Some(dt)],
+            params: vec![],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::gradcheck::{GradCheck, randn};
+    use serde::de::value::{Error as DeError, MapDeserializer};
+
+    #[test]
+    fn forward_values() {
+        let x = Tensor::new(&[4], vec![0., 0., 0., 0.]).unwrap();
+        let t = Tensor::new(&[4], vec![0.5, -2., 1., 0.]).unwrap();
+        // beta 1: 0.125, 1.5, 0.5, 0
+        let y = SmoothL1Loss::default()
+            .forward(&Ctx::eval(), &[&x, &t], &[])
+            .unwrap()
+            .output;
+        assert!((y.item().unwrap() - 2.125 / 4.0).abs() < 1e-6);
+        // beta 0.5, sum: 0.25, 1.75, 0.75, 0
+        let loss = SmoothL1Loss {
+            reduction: Reduction::Sum,
+            beta: 0.5,
+        };
+        let y = loss.forward(&Ctx::eval(), &[&x, &t], &[]).unwrap().output;
+        assert!((y.item().unwrap() - 2.75).abs() < 1e-6);
+        // beta 0 is L1
+        let loss = SmoothL1Loss {
+            reduction: Reduction::Sum,
+            beta: 0.0,
+        };
+        let y = loss.forward(&Ctx::eval(), &[&x, &t], &[]).unwrap().output;
+        assert!((y.item().unwrap() - 3.5).abs() < 1e-6);
+    }
+
+    /// Differences `d = input - target` at least 0.05 away from 0 and ±beta.
+    fn away_from_kinks(shape: &[usize], seed: u64, beta: f32) -> Tensor {
+        randn(shape, seed).map(move |d| {
+            let mut d = 1.5 * d;
+            for k in [0.0, beta, -beta] {
+                if (d - k).abs() < 0.05 {
+                    d = k + if d >= k { 0.05 } else { -0.05 } + (d - k);
+                }
+            }
+            d
+        })
+    }
+
+    #[test]
+    fn gradients() {
+        for (reduction, beta) in [
+            (Reduction::Mean, 1.0),
+            (Reduction::Sum, 1.0),
+            (Reduction::Mean, 0.3),
+            (Reduction::Sum, 0.0),
+        ] {
+            let loss = SmoothL1Loss { reduction, beta };
+            let x = randn(&[5, 6], 1);
+            let d = away_from_kinks(&[5, 6], 2, beta);
+            for &v in d.data() {
+                assert!(v.abs() >= 0.05 && (v.abs() - beta).abs() >= 0.05);
+            }
+            let t = x.sub(&d).unwrap();
+            GradCheck::default()
+                .check(&loss, &Ctx::train(0), &[x, t], &[], &[true, true])
+                .unwrap_or_else(|e| panic!("beta {beta}, {reduction:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn errors_name_op_and_shapes() {
+        let err = SmoothL1Loss::default()
+            .output_shape(&[&[2, 3], &[6]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("SmoothL1Loss") && err.contains("[2, 3]") && err.contains("[6]"),
+            "{err}"
+        );
+        let bad = SmoothL1Loss {
+            beta: -1.0,
+            ..Default::default()
+        };
+        assert!(bad.output_shape(&[&[2], &[2]]).is_err());
+    }
+
+    #[test]
+    fn config_defaults() {
+        let empty = MapDeserializer::<_, DeError>::new(std::iter::empty::<(&str, &str)>());
+        assert_eq!(
+            SmoothL1Loss::deserialize(empty).unwrap(),
+            SmoothL1Loss::default()
+        );
     }
 }
