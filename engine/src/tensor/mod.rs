@@ -4,6 +4,7 @@
 //! to several consumers (and to the statistics system) for free. Writing goes through
 //! [`Tensor::data_mut`], which copies only if the storage is shared (copy-on-write).
 
+pub mod conv;
 mod matmul;
 mod random;
 
