@@ -296,7 +296,12 @@ impl Runtime {
         Ok(self.run_unstepped(batch, training, false)?.loss)
     }
 
-    fn run_unstepped(&mut self, batch: Vec<Tensor>, training: bool, grads: bool) -> Result<StepOutcome> {
+    fn run_unstepped(
+        &mut self,
+        batch: Vec<Tensor>,
+        training: bool,
+        grads: bool,
+    ) -> Result<StepOutcome> {
         {
             self.world.resource_mut::<Batch>().0 = batch;
             let mut st = self.world.resource_mut::<StepState>();

@@ -492,26 +492,25 @@ where
         return acc;
     }
     let len = group * v.l;
-    a.par_chunks(len)
+    // One partial per chunk, added in chunk order: bit-identical for a given thread count.
+    let partials: Vec<Vec<[f64; 2]>> = a
+        .par_chunks(len)
         .zip(b.par_chunks(len))
         .enumerate()
-        .fold(
-            || vec![[0.0; 2]; c],
-            |mut acc, (gi, (ga, gb))| {
-                kernel(gi * group, ga, gb, &mut acc);
-                acc
-            },
-        )
-        .reduce(
-            || vec![[0.0; 2]; c],
-            |mut x, y| {
-                for (x, y) in x.iter_mut().zip(&y) {
-                    x[0] += y[0];
-                    x[1] += y[1];
-                }
-                x
-            },
-        )
+        .map(|(gi, (ga, gb))| {
+            let mut acc = vec![[0.0; 2]; c];
+            kernel(gi * group, ga, gb, &mut acc);
+            acc
+        })
+        .collect();
+    let mut total = vec![[0.0; 2]; c];
+    for part in &partials {
+        for (x, y) in total.iter_mut().zip(part) {
+            x[0] += y[0];
+            x[1] += y[1];
+        }
+    }
+    total
 }
 
 /// `out = f(k[ch], a, b)` elementwise over `[n, c, l]` arrays, `k` holding up to four

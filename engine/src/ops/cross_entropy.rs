@@ -183,7 +183,10 @@ impl Layer for CrossEntropyLoss {
                 .zip(x.data().par_chunks(block))
                 .zip(lse.par_chunks_mut(inner).zip(classes.par_chunks(inner)))
                 .map(|((p, x), (l, k))| block_loss(x, p, l, k))
-                .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+                // Collected, then added in order: deterministic whatever the scheduling.
+                .collect::<Vec<(f64, f64)>>()
+                .into_iter()
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
         } else {
             p.chunks_mut(block)
                 .zip(x.data().chunks(block))

@@ -249,25 +249,35 @@ impl Layer for LayerNorm {
         let acc_len = if affine { 2 * d } else { 0 };
         let mut dx = vec![0.0; x.numel()];
         let acc = if x.numel() >= PARALLEL_MIN_ELEMS {
-            dx.par_chunks_mut(d)
-                .zip(grad_output.data().par_chunks(d))
-                .zip(x.data().par_chunks(d))
-                .zip(mean.par_iter().zip(inv_std.par_iter()))
-                .with_min_len(min_rows(d))
-                .fold(
-                    || vec![0.0f64; acc_len],
-                    |mut acc, (((dxr, gr), xr), (&m, &s))| {
+            // Fixed blocks of rows, one partial each, added in block order: the same
+            // thread count always gives bit-identical weight/bias gradients.
+            let rows_per_block =
+                min_rows(d).max(mean.len().div_ceil(4 * rayon::current_num_threads()));
+            let partials: Vec<Vec<f64>> = dx
+                .par_chunks_mut(d * rows_per_block)
+                .zip(grad_output.data().par_chunks(d * rows_per_block))
+                .zip(x.data().par_chunks(d * rows_per_block))
+                .zip(
+                    mean.par_chunks(rows_per_block)
+                        .zip(inv_std.par_chunks(rows_per_block)),
+                )
+                .map(|(((dxb, gb), xb), (mb, sb))| {
+                    let mut acc = vec![0.0f64; acc_len];
+                    let rows = dxb
+                        .chunks_exact_mut(d)
+                        .zip(gb.chunks_exact(d))
+                        .zip(xb.chunks_exact(d));
+                    for (((dxr, gr), xr), (&m, &s)) in rows.zip(mb.iter().zip(sb)) {
                         kernel(&mut acc, dxr, gr, xr, m, s);
-                        acc
-                    },
-                )
-                .reduce(
-                    || vec![0.0f64; acc_len],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                        a
-                    },
-                )
+                    }
+                    acc
+                })
+                .collect();
+            let mut total = vec![0.0f64; acc_len];
+            for part in &partials {
+                total.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            }
+            total
         } else {
             let mut acc = vec![0.0f64; acc_len];
             for (((dxr, gr), xr), (&m, &s)) in dx

@@ -88,6 +88,9 @@ pub(crate) fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64 + Sync
         a.par_chunks(CHUNK)
             .zip(b.par_chunks(CHUNK))
             .map(|(a, b)| serial(a, b))
+            // Collected, then added in order: deterministic whatever the scheduling.
+            .collect::<Vec<f64>>()
+            .iter()
             .sum()
     } else {
         serial(a, b)

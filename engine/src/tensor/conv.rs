@@ -681,21 +681,35 @@ pub fn conv_backward(
         db: vec![0.0; db_len],
     };
     let total = if g.batch_parallel() {
-        out.grad
-            .par_chunks_mut(grad_len)
-            .zip(image.par_chunks(il))
-            .zip(columns.par_chunks(ol))
-            .fold(fresh, |mut acc, ((gs, is), cs)| {
-                let none = Parallelism::None;
-                backward_sample(g, is, cs, w, side, gs, &mut acc, db_side, none);
+        // Fixed contiguous chunks of samples, one partial sum each, added in chunk order:
+        // the same thread count always gives bit-identical gradients (rayon's fold/reduce
+        // would split the batch differently from run to run).
+        let chunks = rayon::current_num_threads().max(1);
+        let per_chunk = g.batch.div_ceil(chunks).max(1);
+        let partials: Vec<Partial> = out
+            .grad
+            .par_chunks_mut(grad_len * per_chunk)
+            .zip(image.par_chunks(il * per_chunk))
+            .zip(columns.par_chunks(ol * per_chunk))
+            .map(|((gc, ic), cc)| {
+                let mut acc = fresh();
+                let samples = gc
+                    .chunks_exact_mut(grad_len)
+                    .zip(ic.chunks_exact(il))
+                    .zip(cc.chunks_exact(ol));
+                for ((gs, is), cs) in samples {
+                    backward_sample(g, is, cs, w, side, gs, &mut acc, db_side, Parallelism::None);
+                }
                 acc
             })
-            .reduce_with(|mut a, b| {
-                a.dwt.iter_mut().zip(&b.dwt).for_each(|(a, b)| *a += b);
-                a.db.iter_mut().zip(&b.db).for_each(|(a, b)| *a += b);
-                a
-            })
-            .unwrap_or_else(fresh)
+            .collect();
+        let mut parts = partials.into_iter();
+        let mut total = parts.next().unwrap_or_else(fresh);
+        for b in parts {
+            total.dwt.iter_mut().zip(&b.dwt).for_each(|(a, b)| *a += b);
+            total.db.iter_mut().zip(&b.db).for_each(|(a, b)| *a += b);
+        }
+        total
     } else {
         let par = g.serial_parallelism();
         let mut acc = fresh();

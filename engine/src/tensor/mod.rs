@@ -441,12 +441,15 @@ pub fn zip_map_into(
     }
 }
 
-/// Sum accumulated in f64 so long reductions don't drift.
+/// Sum accumulated in f64 so long reductions don't drift. Chunk partials are added in
+/// order, so the result does not depend on how rayon scheduled the chunks.
 pub fn sum_f64(xs: &[f32]) -> f64 {
     if xs.len() >= PARALLEL_MIN_ELEMS {
-        xs.par_chunks(PAR_CHUNK)
+        let partials: Vec<f64> = xs
+            .par_chunks(PAR_CHUNK)
             .map(|c| c.iter().map(|&x| x as f64).sum::<f64>())
-            .sum()
+            .collect();
+        partials.iter().sum()
     } else {
         xs.iter().map(|&x| x as f64).sum()
     }

@@ -46,10 +46,11 @@ impl Checkpoint {
             .collect();
         let mut views = Vec::with_capacity(self.tensors.len());
         for ((name, t), b) in self.tensors.iter().zip(&bytes) {
-            let view = TensorView::new(Dtype::F32, t.shape().to_vec(), b).map_err(|e| Error::File {
-                path: path.display().to_string(),
-                why: format!("tensor `{name}`: {e}"),
-            })?;
+            let view =
+                TensorView::new(Dtype::F32, t.shape().to_vec(), b).map_err(|e| Error::File {
+                    path: path.display().to_string(),
+                    why: format!("tensor `{name}`: {e}"),
+                })?;
             views.push((name.clone(), view));
         }
         let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
@@ -67,17 +68,26 @@ impl Checkpoint {
             path: origin.clone(),
             why,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read weights file: {e}")))?;
-        let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
-        let metadata: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| err(format!("cannot read weights file: {e}")))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
+        let metadata: BTreeMap<String, String> = header
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let st = SafeTensors::deserialize(&bytes)
+            .map_err(|e| err(format!("not a valid safetensors file: {e}")))?;
         let mut tensors = Vec::new();
         let mut views = st.tensors();
         views.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, view) in views {
-            let data = to_f32(view.dtype(), view.data()).map_err(|why| err(format!("tensor `{name}`: {why}")))?;
-            let t = Tensor::new(view.shape(), data).map_err(|e| err(format!("tensor `{name}`: {e}")))?;
+            let data = to_f32(view.dtype(), view.data())
+                .map_err(|why| err(format!("tensor `{name}`: {why}")))?;
+            let t = Tensor::new(view.shape(), data)
+                .map_err(|e| err(format!("tensor `{name}`: {e}")))?;
             tensors.push((name, t));
         }
         Ok(Checkpoint { tensors, metadata })
@@ -103,7 +113,11 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
             .chunks_exact(2)
             .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
             .collect(),
-        other => return Err(format!("dtype {other:?} is not a float type (expected F32, F16, BF16 or F64)")),
+        other => {
+            return Err(format!(
+                "dtype {other:?} is not a float type (expected F32, F16, BF16 or F64)"
+            ));
+        }
     })
 }
 
@@ -159,7 +173,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.safetensors");
         let mut ck = Checkpoint::default();
-        ck.tensors.push(("a.weight".into(), Tensor::new(&[2, 2], vec![1., 2., 3., 4.]).unwrap()));
+        ck.tensors.push((
+            "a.weight".into(),
+            Tensor::new(&[2, 2], vec![1., 2., 3., 4.]).unwrap(),
+        ));
         ck.tensors.push(("b".into(), Tensor::scalar(5.0)));
         ck.metadata.insert("step".into(), "42".into());
         ck.save(&path).unwrap();
