@@ -1,9 +1,14 @@
-//! The `hyphae` command-line program. Subcommands arrive with the CLI issue; for now it
-//! lists the op registry.
+//! The `hyphae` command-line program.
+
+use clap::Parser;
 
 fn main() {
-    println!("hyphae {}", hyphae::VERSION);
-    for op in hyphae::ops::Op::all_defaults() {
-        println!("  {:<20} {}", op.kind(), op.category().label());
+    let cli = hyphae::cli::Cli::parse();
+    match hyphae::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     }
 }

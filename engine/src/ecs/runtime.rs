@@ -340,7 +340,7 @@ impl Runtime {
     }
 
     /// dLoss/dOutput of a node from the last training step (None if no gradient reached
-    /// it). Backward consumes it from the world, so it is read before the next step.
+    /// it). Kept until the next step clears it.
     pub fn output_grad(&mut self, node: &str) -> Option<Tensor> {
         let e = self.node_entity(node)?;
         self.world.get::<ValueGrad>(e).and_then(|g| g.0.clone())
@@ -408,6 +408,50 @@ impl Runtime {
         for (e, t) in updates {
             if let Some(mut v) = self.world.get_mut::<Value>(e) {
                 v.0 = t;
+            }
+        }
+        Ok(())
+    }
+
+    /// The optimizer's state, per trainable parameter: (name, steps taken, moment buffers).
+    pub fn optimizer_state(&mut self) -> Vec<(String, u64, Vec<Tensor>)> {
+        let order = self.world.resource::<Topology>().params.clone();
+        order
+            .iter()
+            .filter_map(|&e| {
+                let p = self.world.get::<Param>(e)?;
+                let s = &self.world.get::<OptState>(e)?.0;
+                let bufs = [&s.buf1, &s.buf2]
+                    .into_iter()
+                    .filter(|b| !b.is_empty())
+                    .filter_map(|b| Tensor::new(&[b.len()], b.clone()).ok())
+                    .collect();
+                Some((p.name.clone(), s.steps, bufs))
+            })
+            .collect()
+    }
+
+    /// Restores optimizer state saved by [`Runtime::optimizer_state`]; parameters not
+    /// listed start fresh.
+    pub fn load_optimizer_state(&mut self, state: &[(String, u64, Vec<Tensor>)]) -> Result<()> {
+        let order = self.world.resource::<Topology>().params.clone();
+        for &e in &order {
+            let Some(name) = self.world.get::<Param>(e).map(|p| p.name.clone()) else {
+                continue;
+            };
+            let Some((_, steps, bufs)) = state.iter().find(|(n, _, _)| *n == name) else {
+                continue;
+            };
+            let numel = self.world.get::<Value>(e).map_or(0, |v| v.0.numel());
+            if bufs.iter().any(|b| b.numel() != numel) {
+                return Err(Error::Other(format!(
+                    "optimizer state for `{name}` does not match the parameter's size {numel}"
+                )));
+            }
+            if let Some(mut s) = self.world.get_mut::<OptState>(e) {
+                s.0.steps = *steps;
+                s.0.buf1 = bufs.first().map(|t| t.data().to_vec()).unwrap_or_default();
+                s.0.buf2 = bufs.get(1).map(|t| t.data().to_vec()).unwrap_or_default();
             }
         }
         Ok(())

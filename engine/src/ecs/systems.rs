@@ -228,7 +228,7 @@ pub fn backward(
         let mut jobs = Vec::with_capacity(bucket.len());
         for &e in bucket {
             let Ok(node) = nodes.get(e) else { continue };
-            let Some(grad) = value_grads.get_mut(e).ok().and_then(|mut g| g.0.take()) else {
+            let Some(grad) = value_grads.get(e).ok().and_then(|g| g.0.clone()) else {
                 continue; // no gradient reaches this node (not upstream of a loss)
             };
             let get = |src: &Entity| {

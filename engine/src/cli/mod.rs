@@ -1,0 +1,179 @@
+//! The `hyphae` command line: train, check, summary, ops, eval, predict, grads, bench.
+
+mod bench;
+mod commands;
+mod progress;
+
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hyphae",
+    version,
+    about = "Train and inspect neural-network graphs saved as RON files"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a graph; command-line values override the file's training settings.
+    Train {
+        /// The graph file (.ron).
+        graph: PathBuf,
+        /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR, csv:FILE[:label=COL].
+        #[arg(long)]
+        data: Option<String>,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Base learning rate.
+        #[arg(long)]
+        lr: Option<f32>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads for the kernels (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Stop after this many optimizer steps.
+        #[arg(long)]
+        max_steps: Option<u64>,
+        /// Run folder for metrics.jsonl, checkpoints/ and best.safetensors.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue the run saved in this folder (or from this checkpoint file).
+        #[arg(long)]
+        resume: Option<PathBuf>,
+    },
+    /// Validate a graph: exit 0, or print every problem and exit 1.
+    Check { graph: PathBuf },
+    /// Per-node table: name, op, output shape, parameters, FLOPs; totals.
+    Summary { graph: PathBuf },
+    /// Every op with its config fields and their defaults.
+    Ops,
+    /// Loss, accuracy and confusion matrix of trained weights on a dataset's validation split.
+    Eval {
+        graph: PathBuf,
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        data: Option<String>,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Run a trained graph on inputs from a safetensors file (tensors named like the
+    /// graph's inputs); prints the prediction per sample.
+    Predict {
+        graph: PathBuf,
+        #[arg(long)]
+        weights: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        /// Node whose output to print (default: the classifier's logits or the last node).
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// One forward and backward pass on a batch (safetensors, tensors named like the
+    /// graph's inputs); writes every node's output and output gradient, every parameter's
+    /// gradient and the loss to a safetensors file.
+    Grads {
+        graph: PathBuf,
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long)]
+        batch: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Median training steps/s and ms/step on synthetic batches of the graph's shapes.
+    Bench {
+        graph: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        steps: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run the whole schedule on one thread (bevy's single-threaded executor).
+        #[arg(long)]
+        single_threaded_executor: bool,
+    },
+}
+
+/// Runs the program; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Train {
+            graph,
+            data,
+            epochs,
+            batch_size,
+            lr,
+            seed,
+            threads,
+            max_steps,
+            out,
+            resume,
+        } => {
+            set_threads(threads)?;
+            commands::train(commands::TrainArgs {
+                graph,
+                data,
+                epochs,
+                batch_size,
+                lr,
+                seed,
+                max_steps,
+                out,
+                resume,
+            })
+        }
+        Command::Check { graph } => commands::check(&graph),
+        Command::Summary { graph } => commands::summary(&graph),
+        Command::Ops => commands::ops(),
+        Command::Eval {
+            graph,
+            weights,
+            data,
+            threads,
+        } => {
+            set_threads(threads)?;
+            commands::eval(&graph, &weights, data)
+        }
+        Command::Predict {
+            graph,
+            weights,
+            input,
+            node,
+        } => commands::predict(&graph, &weights, &input, node),
+        Command::Grads {
+            graph,
+            weights,
+            batch,
+            out,
+        } => commands::grads(&graph, weights.as_deref(), &batch, &out),
+        Command::Bench {
+            graph,
+            steps,
+            threads,
+            single_threaded_executor,
+        } => {
+            set_threads(threads)?;
+            bench::bench(&graph, steps, single_threaded_executor)
+        }
+    }
+}
+
+/// Sizes rayon's global pool (the kernels' threads).
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| crate::Error::Other(format!("cannot start {n} threads: {e}")))?;
+    }
+    Ok(())
+}
