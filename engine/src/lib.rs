@@ -3,6 +3,7 @@
 //! Layers: [`tensor`] (the `Tensor` type and CPU kernels) ← [`ops`] (one file per layer op:
 //! shape rule, parameters, forward, backward).
 
+pub mod data;
 pub mod ecs;
 pub mod error;
 pub mod graph;

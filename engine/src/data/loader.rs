@@ -1,0 +1,334 @@
+//! Batches over a [`Dataset`], one epoch at a time, assembled on a background thread.
+//!
+//! The order of an epoch depends only on `(seed, epoch)`, so a resumed run sees the same
+//! batches as an uninterrupted one. A bounded channel keeps a few batches ready while the
+//! training step runs; dropping the iterator early disconnects the channel, which wakes and
+//! ends the producer thread.
+
+use super::Dataset;
+use crate::error::{Error, Result};
+use crate::tensor::{Rng, Tensor};
+use crossbeam_channel::{Receiver, bounded};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Salt so the loader's shuffle stream differs from other streams derived from the same seed.
+const SHUFFLE_SALT: u64 = 0x4c4f_4144_4552;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoaderOptions {
+    pub batch_size: usize,
+    /// Reshuffle every epoch (training); off keeps dataset order (evaluation).
+    pub shuffle: bool,
+    /// Skip the last batch when it would be smaller than `batch_size`.
+    pub drop_last: bool,
+    pub seed: u64,
+    /// Batches assembled ahead of the consumer (at least 1).
+    pub prefetch: usize,
+}
+
+impl Default for LoaderOptions {
+    fn default() -> Self {
+        LoaderOptions {
+            batch_size: 32,
+            shuffle: true,
+            drop_last: false,
+            seed: 0,
+            prefetch: 4,
+        }
+    }
+}
+
+/// Walks a shared dataset in batches; cheap to create, one [`Epoch`] iterator per pass.
+#[derive(Clone, Debug)]
+pub struct Loader {
+    data: Arc<Dataset>,
+    opts: LoaderOptions,
+}
+
+impl Loader {
+    pub fn new(data: Arc<Dataset>, opts: LoaderOptions) -> Result<Self> {
+        if opts.batch_size == 0 {
+            return Err(Error::config("loader", "batch_size must be at least 1"));
+        }
+        data.validate()?;
+        Ok(Loader { data, opts })
+    }
+
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.data
+    }
+
+    pub fn options(&self) -> &LoaderOptions {
+        &self.opts
+    }
+
+    pub fn batches_per_epoch(&self) -> usize {
+        let (n, b) = (self.data.len(), self.opts.batch_size);
+        if self.opts.drop_last {
+            n / b
+        } else {
+            n.div_ceil(b)
+        }
+    }
+
+    /// Sample order of `epoch`: a shuffle seeded by `(seed, epoch)`, or `0..n` unshuffled.
+    pub fn order(&self, epoch: u64) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.data.len()).collect();
+        if self.opts.shuffle {
+            Rng::derived(self.opts.seed ^ SHUFFLE_SALT, epoch).shuffle(&mut idx);
+        }
+        idx
+    }
+
+    /// The batches of one epoch as `(features [B, ...], labels [B, ...])`, prefetched on a
+    /// background thread (assembled inline if a thread cannot be started).
+    pub fn epoch(&self, epoch: u64) -> Epoch {
+        let batches = Arc::new(self.batch_indices(epoch));
+        let remaining = batches.len();
+        let (tx, rx) = bounded(self.opts.prefetch.max(1));
+        let data = Arc::clone(&self.data);
+        let producer = std::thread::Builder::new()
+            .name("hyphae-loader".to_string())
+            .spawn({
+                let batches = Arc::clone(&batches);
+                move || {
+                    for idx in batches.iter() {
+                        // Indices come from `0..len` of a validated dataset, so gather can't
+                        // fail; if it somehow did, the epoch just ends early.
+                        let Ok(batch) = data.gather(idx) else { return };
+                        if tx.send(batch).is_err() {
+                            return; // the consumer dropped the iterator
+                        }
+                    }
+                }
+            });
+        match producer {
+            Ok(handle) => Epoch {
+                source: Source::Thread {
+                    rx: Some(rx),
+                    handle: Some(handle),
+                },
+                remaining,
+            },
+            Err(_) => Epoch {
+                source: Source::Inline {
+                    data: Arc::clone(&self.data),
+                    batches,
+                    next: 0,
+                },
+                remaining,
+            },
+        }
+    }
+
+    fn batch_indices(&self, epoch: u64) -> Vec<Vec<usize>> {
+        let order = self.order(epoch);
+        order
+            .chunks(self.opts.batch_size)
+            .take(self.batches_per_epoch())
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+}
+
+/// One epoch of batches. Dropping it early stops and joins the producer thread.
+pub struct Epoch {
+    source: Source,
+    remaining: usize,
+}
+
+enum Source {
+    Thread {
+        rx: Option<Receiver<(Tensor, Tensor)>>,
+        handle: Option<JoinHandle<()>>,
+    },
+    Inline {
+        data: Arc<Dataset>,
+        batches: Arc<Vec<Vec<usize>>>,
+        next: usize,
+    },
+}
+
+impl Iterator for Epoch {
+    type Item = (Tensor, Tensor);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = match &mut self.source {
+            Source::Thread { rx, .. } => rx.as_ref()?.recv().ok(),
+            Source::Inline {
+                data,
+                batches,
+                next,
+            } => {
+                let idx = batches.get(*next)?;
+                *next += 1;
+                data.gather(idx).ok()
+            }
+        };
+        self.remaining = if item.is_some() {
+            self.remaining.saturating_sub(1)
+        } else {
+            0
+        };
+        item
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Epoch {}
+
+impl Drop for Epoch {
+    fn drop(&mut self) {
+        if let Source::Thread { rx, handle } = &mut self.source {
+            // Disconnect first so a producer blocked on a full channel wakes up and exits.
+            drop(rx.take());
+            if let Some(h) = handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` samples whose feature row is `[i, -i]` and label `i`, so batches reveal indices.
+    fn indexed(n: usize) -> Arc<Dataset> {
+        Arc::new(
+            Dataset::new(
+                "idx",
+                Tensor::from_fn(&[n, 2], |j| {
+                    if j % 2 == 0 {
+                        (j / 2) as f32
+                    } else {
+                        -((j / 2) as f32)
+                    }
+                }),
+                Tensor::from_fn(&[n, 1], |i| i as f32),
+                None,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn loader(n: usize, batch_size: usize, drop_last: bool, seed: u64) -> Loader {
+        let opts = LoaderOptions {
+            batch_size,
+            drop_last,
+            seed,
+            prefetch: 2,
+            ..LoaderOptions::default()
+        };
+        Loader::new(indexed(n), opts).unwrap()
+    }
+
+    fn epoch_ids(l: &Loader, epoch: u64) -> Vec<Vec<usize>> {
+        l.epoch(epoch)
+            .map(|(f, y)| {
+                let ids: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
+                // Features travel with their labels.
+                for (row, &i) in f.data().chunks(2).zip(&ids) {
+                    assert_eq!(row, &[i as f32, -(i as f32)]);
+                }
+                ids
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_sample_once_per_epoch() {
+        let l = loader(103, 10, false, 1);
+        assert_eq!(l.batches_per_epoch(), 11);
+        let batches = epoch_ids(&l, 0);
+        assert_eq!(batches.len(), 11);
+        assert!(batches[..10].iter().all(|b| b.len() == 10));
+        assert_eq!(batches[10].len(), 3);
+        let mut all: Vec<usize> = batches.concat();
+        assert_ne!(all, (0..103).collect::<Vec<_>>(), "shuffled");
+        all.sort_unstable();
+        assert_eq!(all, (0..103).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batch_shapes() {
+        let l = loader(5, 2, false, 0);
+        let shapes: Vec<_> = l
+            .epoch(0)
+            .map(|(f, y)| (f.shape().to_vec(), y.shape().to_vec()))
+            .collect();
+        assert_eq!(shapes[0], (vec![2, 2], vec![2, 1]));
+        assert_eq!(shapes[2], (vec![1, 2], vec![1, 1]));
+        assert_eq!(l.epoch(0).len(), 3);
+    }
+
+    #[test]
+    fn order_depends_only_on_seed_and_epoch() {
+        let a = loader(50, 8, false, 3);
+        let b = loader(50, 8, false, 3);
+        assert_eq!(epoch_ids(&a, 4), epoch_ids(&b, 4));
+        assert_ne!(epoch_ids(&a, 4), epoch_ids(&a, 5), "epochs reshuffle");
+        assert_ne!(
+            epoch_ids(&a, 4),
+            epoch_ids(&loader(50, 8, false, 9), 4),
+            "seeds differ"
+        );
+    }
+
+    #[test]
+    fn no_shuffle_keeps_order() {
+        let opts = LoaderOptions {
+            batch_size: 4,
+            shuffle: false,
+            ..LoaderOptions::default()
+        };
+        let l = Loader::new(indexed(10), opts).unwrap();
+        assert_eq!(epoch_ids(&l, 7).concat(), (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn drop_last() {
+        let l = loader(103, 10, true, 1);
+        assert_eq!(l.batches_per_epoch(), 10);
+        let batches = epoch_ids(&l, 0);
+        assert_eq!(batches.len(), 10);
+        assert!(batches.iter().all(|b| b.len() == 10));
+        // Smaller than one batch: nothing at all.
+        assert_eq!(loader(3, 10, true, 1).epoch(0).count(), 0);
+        assert_eq!(loader(3, 10, false, 1).epoch(0).count(), 1);
+    }
+
+    #[test]
+    fn dropping_the_iterator_early_does_not_hang() {
+        // Many batches and a small prefetch: the producer is blocked on a full channel.
+        let l = loader(10_000, 1, false, 0);
+        let mut it = l.epoch(0);
+        assert!(it.next().is_some());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        drop(it); // joins the producer; a hang here fails the test by timeout
+        // Never consumed at all.
+        drop(l.epoch(1));
+        // Fully consumed, then dropped.
+        assert_eq!(loader(10, 3, false, 0).epoch(0).count(), 4);
+    }
+
+    #[test]
+    fn rejects_bad_options_and_data() {
+        let opts = LoaderOptions {
+            batch_size: 0,
+            ..LoaderOptions::default()
+        };
+        assert!(Loader::new(indexed(3), opts).is_err());
+        let bad = Dataset {
+            name: "bad".into(),
+            features: Tensor::zeros(&[3, 2]),
+            labels: Tensor::zeros(&[2]),
+            num_classes: None,
+        };
+        assert!(Loader::new(Arc::new(bad), LoaderOptions::default()).is_err());
+    }
+}
