@@ -67,12 +67,9 @@ fn signed_distance(class: usize, s: f32, x: f32, y: f32) -> f32 {
             // Equilateral triangle with circumradius 1.2·s: each edge is at the inradius
             // (half the circumradius) along its outward normal.
             let r_in = 0.6 * s;
-            [-90f32, 30.0, 150.0]
+            TRIANGLE_NORMALS
                 .iter()
-                .map(|a| {
-                    let (sn, cs) = a.to_radians().sin_cos();
-                    x * cs + y * sn - r_in
-                })
+                .map(|(nx, ny)| x * nx + y * ny - r_in)
                 .fold(f32::MIN, f32::max)
         }
         _ => {
@@ -82,6 +79,9 @@ fn signed_distance(class: usize, s: f32, x: f32, y: f32) -> f32 {
         }
     }
 }
+
+/// Outward edge normals of the triangle (at -90°, 30° and 150°).
+const TRIANGLE_NORMALS: [(f32, f32); 3] = [(0.0, -1.0), (0.866_025_4, 0.5), (-0.866_025_4, 0.5)];
 
 fn sd_box(x: f32, y: f32, hx: f32, hy: f32) -> f32 {
     let (qx, qy) = (x.abs() - hx, y.abs() - hy);
