@@ -164,9 +164,10 @@ pub(crate) fn take(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
     let data = t.data();
     let mut out = Vec::with_capacity(idx.len() * row);
     for &i in idx {
-        let src = data
-            .get(i * row..(i + 1) * row)
-            .filter(|_| i < n)
+        // Bounds-check the index before multiplying, so a huge index can't overflow.
+        let src = (i < n)
+            .then(|| data.get(i * row..(i + 1) * row))
+            .flatten()
             .ok_or_else(|| {
                 Error::bad_shape(
                     "take",
