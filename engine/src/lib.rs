@@ -1,7 +1,10 @@
 //! hyphae: a deep-learning engine with an ECS-shaped training runtime.
 //!
-//! Layers: [`tensor`] (the `Tensor` type and CPU kernels) ← [`ops`] (one file per layer op:
-//! shape rule, parameters, forward, backward).
+//! Layers, each depending only on those before it: [`tensor`] (the `Tensor` type and CPU
+//! kernels) ← [`ops`] (one file per layer op: shape rule, parameters, forward, backward) ←
+//! [`graph`] (the RON file format, validation, shape inference) ← [`ecs`] (the bevy_ecs
+//! training runtime) ← [`train`] (optimizers, schedules, checkpoints, the training loop)
+//! ← [`cli`]. [`data`] holds the datasets and the batch loader.
 
 pub mod cli;
 pub mod data;

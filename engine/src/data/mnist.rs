@@ -296,11 +296,8 @@ mod tests {
     fn write_split(dir: &Path, prefix: &str, n: u32, gzip: bool) {
         let pixels: Vec<u8> = (0..n).flat_map(|i| [i as u8; 6]).collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        let (ext, wrap): (&str, fn(&[u8]) -> Vec<u8>) = if gzip {
-            (".gz", gz)
-        } else {
-            ("", |b| b.to_vec())
-        };
+        let ext = if gzip { ".gz" } else { "" };
+        let wrap = |b: &[u8]| if gzip { gz(b) } else { b.to_vec() };
         let img = idx(IMAGES_MAGIC, &[n, 2, 3], &pixels);
         let lab = idx(LABELS_MAGIC, &[n], &labels);
         std::fs::write(

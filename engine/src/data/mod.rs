@@ -164,9 +164,10 @@ pub(crate) fn take(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
     let data = t.data();
     let mut out = Vec::with_capacity(idx.len() * row);
     for &i in idx {
-        let src = data
-            .get(i * row..(i + 1) * row)
-            .filter(|_| i < n)
+        // Bounds-check the index before multiplying, so a huge index can't overflow.
+        let src = (i < n)
+            .then(|| data.get(i * row..(i + 1) * row))
+            .flatten()
             .ok_or_else(|| {
                 Error::bad_shape(
                     "take",
@@ -284,7 +285,7 @@ impl Options {
 /// Per-column mean and standard deviation over `rows` × `cols` row-major data (f64
 /// accumulation; a constant column gets std 1 so it maps to 0 instead of NaN).
 pub(crate) fn column_stats(data: &[f32], cols: usize) -> (Vec<f32>, Vec<f32>) {
-    let rows = if cols == 0 { 0 } else { data.len() / cols };
+    let rows = data.len().checked_div(cols).unwrap_or(0);
     let mut mean = vec![0f64; cols];
     let mut var = vec![0f64; cols];
     for r in data.chunks_exact(cols.max(1)) {

@@ -6,6 +6,10 @@
 //! pixel noise. Pixels are rasterised by evaluating the shape's signed distance at each
 //! pixel centre (no anti-aliasing). Every image draws from its own derived random stream,
 //! so generation is parallel and still identical for a seed on any number of threads.
+//!
+//! The ranges (size, shift, stroke, contrast, noise) are tuned so a small CNN passes 95%
+//! validation accuracy within 2 epochs of the default 8,000 images (see the ignored test
+//! `learnable_by_a_small_cnn`): varied enough to need convolutions, easy enough for demos.
 
 use super::{Dataset, Options, Split};
 use crate::error::Result;
@@ -63,12 +67,9 @@ fn signed_distance(class: usize, s: f32, x: f32, y: f32) -> f32 {
             // Equilateral triangle with circumradius 1.2·s: each edge is at the inradius
             // (half the circumradius) along its outward normal.
             let r_in = 0.6 * s;
-            [-90f32, 30.0, 150.0]
+            TRIANGLE_NORMALS
                 .iter()
-                .map(|a| {
-                    let (sn, cs) = a.to_radians().sin_cos();
-                    x * cs + y * sn - r_in
-                })
+                .map(|(nx, ny)| x * nx + y * ny - r_in)
                 .fold(f32::MIN, f32::max)
         }
         _ => {
@@ -78,6 +79,9 @@ fn signed_distance(class: usize, s: f32, x: f32, y: f32) -> f32 {
         }
     }
 }
+
+/// Outward edge normals of the triangle (at -90°, 30° and 150°).
+const TRIANGLE_NORMALS: [(f32, f32); 3] = [(0.0, -1.0), (0.866_025_4, 0.5), (-0.866_025_4, 0.5)];
 
 fn sd_box(x: f32, y: f32, hx: f32, hy: f32) -> f32 {
     let (qx, qy) = (x.abs() - hx, y.abs() - hy);
@@ -115,11 +119,7 @@ fn draw(img: &mut [f32], class: usize, rng: &mut Rng) {
         (SIDE as f32 - e - 0.5).min(mid + SHIFT),
     );
     let mut centre = || {
-        if lo < hi {
-            rng.uniform(lo, hi)
-        } else {
-            SIDE as f32 / 2.0
-        }
+        if lo < hi { rng.uniform(lo, hi) } else { mid }
     };
     let (cx, cy) = (centre(), centre());
     let (sin, cos) = rng.uniform(0.0, std::f32::consts::TAU).sin_cos();
