@@ -4,7 +4,8 @@ use crate::canvas::{self, Action, ERROR_RED, Viewer};
 use crate::doc::{Document, shape_text};
 use crate::reflect::{self, Val};
 use egui::{Color32, Id, Key, KeyboardShortcut, Modifiers, RichText, Ui};
-use egui_snarl::ui::{SnarlState, SnarlStyle, SnarlWidget};
+use egui::emath::TSTransform;
+use egui_snarl::ui::{SnarlStyle, SnarlWidget};
 use egui_snarl::{NodeId, Snarl};
 use hyphae::graph::Source;
 use hyphae::graph::summary::{group_thousands, human_flops};
@@ -88,8 +89,6 @@ pub struct EditorApp {
     snarl_generation: u64,
     /// Selection by name, so it survives rebuilds of the snarl.
     pub selected: Vec<String>,
-    /// Selection to push into the canvas on the next frame.
-    select_request: Option<Vec<String>>,
     pub search: String,
     /// Last message for the status bar (and whether it is an error).
     pub status: Option<(String, bool)>,
@@ -113,6 +112,10 @@ pub struct EditorApp {
     canvas_rect: egui::Rect,
     /// Zoom and pan to show the whole graph on the next frame.
     pub fit_view: bool,
+    /// The canvas view transform of the last frame (graph → screen).
+    transform: TSTransform,
+    /// Snarl's own selection last frame, to notice when it changes (Shift+click, rectangle).
+    snarl_selection: Vec<String>,
 }
 
 impl EditorApp {
@@ -126,7 +129,6 @@ impl EditorApp {
             snarl_generation: doc.generation,
             doc,
             selected: Vec::new(),
-            select_request: None,
             search: String::new(),
             status: None,
             view: View::Canvas,
@@ -143,6 +145,8 @@ impl EditorApp {
             pastes: 0,
             canvas_rect: egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(800.0, 600.0)),
             fit_view: true,
+            transform: TSTransform::IDENTITY,
+            snarl_selection: Vec::new(),
         }
     }
 
@@ -338,15 +342,14 @@ impl EditorApp {
         }
     }
 
-    /// Selects these items (on the canvas too, from the next frame).
+    /// Selects these items (inspector and canvas highlight).
     pub fn select(&mut self, names: Vec<String>) {
-        self.selected = names.clone();
-        self.select_request = Some(names);
+        self.selected = names;
     }
 
     /// Adds an op at the middle of the visible canvas (palette click).
-    pub fn add_op_at_view_center(&mut self, op: Op, ctx: &egui::Context) {
-        let pos = self.view_to_graph(ctx, self.canvas_rect.center());
+    pub fn add_op_at_view_center(&mut self, op: Op) {
+        let pos = self.view_to_graph(self.canvas_rect.center());
         let k = (self.doc.file.nodes.len() % 5) as f32 * 30.0;
         self.apply(Action::Add {
             op: Box::new(op),
@@ -354,11 +357,8 @@ impl EditorApp {
         });
     }
 
-    fn view_to_graph(&self, ctx: &egui::Context, p: egui::Pos2) -> egui::Pos2 {
-        let id = self.snarl_id();
-        let state = SnarlState::load(ctx, id, &self.snarl, self.canvas_rect, 0.1, 2.0);
-        let t = state.to_global();
-        t.inverse() * p
+    fn view_to_graph(&self, p: egui::Pos2) -> egui::Pos2 {
+        self.transform.inverse() * p
     }
 
     fn snarl_id(&self) -> Id {
@@ -425,15 +425,12 @@ impl EditorApp {
         self.snarl_names = canvas::names(&self.doc);
         self.snarl_built = Some(structure);
         self.selected.retain(|s| self.doc.exists(s));
-        if self.select_request.is_none() {
-            self.select_request = Some(self.selected.clone());
-        }
     }
 
     /// Copies node positions the user dragged into the document (one undo step per drag).
     fn collect_moves(&mut self) {
         let mut moves = Vec::new();
-        for (id, pos) in self.snarl.nodes_pos_ids() {
+        for (id, pos, _) in self.snarl.nodes_pos_ids() {
             if let Some(name) = self.snarl_names.get(id.0) {
                 let old = self.doc.file.layout.get(name).copied();
                 if old.is_none_or(|(x, y)| (x - pos.x).abs() > 0.01 || (y - pos.y).abs() > 0.01)
@@ -620,7 +617,7 @@ impl EditorApp {
         egui::ScrollArea::vertical().show(ui, |ui| {
             if self.search.is_empty() || "input data".contains(&self.search.to_lowercase()) {
                 if ui.button("Data input").clicked() {
-                    let p = self.view_to_graph(ui.ctx(), self.canvas_rect.center());
+                    let p = self.view_to_graph(self.canvas_rect.center());
                     self.apply(Action::AddInput { pos: (p.x - 80.0, p.y) });
                 }
             }
@@ -636,7 +633,7 @@ impl EditorApp {
                                 ui.add(egui::Button::new(kind).min_size(egui::vec2(150.0, 0.0)))
                             });
                             if r.inner.clicked() {
-                                self.add_op_at_view_center(op, ui.ctx());
+                                self.add_op_at_view_center(op);
                             }
                         }
                     });
@@ -648,48 +645,66 @@ impl EditorApp {
         self.sync_canvas(false);
         let id = self.snarl_id();
         self.canvas_rect = ui.max_rect();
-        if let Some(names) = self.select_request.take() {
-            let mut state =
-                SnarlState::load(ui.ctx(), id, &self.snarl, self.canvas_rect, 0.1, 2.0);
-            let ids: Vec<NodeId> = names
-                .iter()
-                .filter_map(|n| self.snarl_names.iter().position(|s| s == n))
-                .map(NodeId)
-                .collect();
-            state.select_many_nodes(true, ids.into_iter());
-            state.store(&self.snarl, ui.ctx());
-        }
+        let mut set_transform = None;
         if std::mem::take(&mut self.fit_view) {
-            let mut state =
-                SnarlState::load(ui.ctx(), id, &self.snarl, self.canvas_rect, 0.1, 2.0);
             let mut bb = egui::Rect::NOTHING;
-            for (_, p) in self.snarl.nodes_pos_ids() {
+            for (_, p, _) in self.snarl.nodes_pos_ids() {
                 bb.extend_with(p);
-                bb.extend_with(p + egui::vec2(230.0, 150.0));
+                bb.extend_with(p + egui::vec2(230.0, 160.0));
             }
             if bb.is_finite() {
-                state.look_at(bb.expand(40.0), self.canvas_rect, 0.3, 1.0);
+                let bb = bb.expand(30.0);
+                let r = self.canvas_rect;
+                let scale = (r.width() / bb.width()).min(r.height() / bb.height()).clamp(0.3, 1.0);
+                let translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
+                set_transform = Some(TSTransform::new(translation, scale));
             }
-            state.store(&self.snarl, ui.ctx());
         }
         let style = SnarlStyle {
             collapsible: Some(false),
+            crisp_magnified_text: Some(false),
+            min_scale: Some(0.2),
+            max_scale: Some(2.0),
             ..SnarlStyle::new()
         };
         let mut viewer = Viewer {
             doc: &self.doc,
             actions: Vec::new(),
+            rects: Vec::new(),
+            selected: &self.selected,
+            transform: self.transform,
+            set_transform,
         };
         let response = SnarlWidget::new()
             .id(id)
             .style(style)
             .show(&mut self.snarl, &mut viewer, ui);
         let actions = viewer.actions;
+        let rects = viewer.rects;
+        self.transform = viewer.transform;
+        // A plain click on a node selects it alone (snarl itself selects with Shift).
+        let click = ui.ctx().input(|i| {
+            (i.pointer.primary_clicked() && i.modifiers.is_none())
+                .then(|| i.pointer.interact_pos())
+                .flatten()
+        });
+        if let Some(p) = click
+            && self.canvas_rect.contains(p)
+            && !egui::Popup::is_any_open(ui.ctx())
+        {
+            let g = self.view_to_graph(p);
+            let hit = rects.iter().rev().find(|(_, r)| r.contains(g)).map(|(id, _)| *id);
+            let names = hit
+                .and_then(|id| self.snarl_names.get(id.0).cloned())
+                .into_iter()
+                .collect();
+            self.select(names);
+        }
         if let Some(op) = response.dnd_release_payload::<Op>() {
             let p = ui
                 .ctx()
                 .pointer_interact_pos()
-                .map(|p| self.view_to_graph(ui.ctx(), p))
+                .map(|p| self.view_to_graph(p))
                 .unwrap_or_default();
             self.apply(Action::Add {
                 op: Box::new((*op).clone()),
@@ -704,8 +719,11 @@ impl EditorApp {
             .into_iter()
             .filter_map(|n| self.snarl_names.get(n.0).cloned())
             .collect();
-        if self.select_request.is_none() && self.snarl_generation == self.doc.generation {
-            self.selected = sel;
+        if sel != self.snarl_selection {
+            if !sel.is_empty() {
+                self.selected = sel.clone();
+            }
+            self.snarl_selection = sel;
         }
         if self.doc.file.nodes.is_empty() && self.doc.file.inputs.is_empty() {
             ui.put(
@@ -1271,15 +1289,15 @@ impl EditorApp {
         if !ctx.input(|i| i.pointer.any_down()) {
             self.doc.end_gesture();
         }
-        egui::Panel::top("menu").show_inside(ui, |ui| self.menu_bar(ui));
-        egui::Panel::bottom("status").show_inside(ui, |ui| self.status_bar(ui));
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("palette")
             .default_size(190.0)
-            .show_inside(ui, |ui| self.palette(ui));
+            .show(ui, |ui| self.palette(ui));
         egui::Panel::right("inspector")
             .default_size(300.0)
-            .show_inside(ui, |ui| self.inspector(ui));
-        egui::CentralPanel::no_frame().show_inside(ui, |ui| match self.view {
+            .show(ui, |ui| self.inspector(ui));
+        egui::CentralPanel::no_frame().show(ui, |ui| match self.view {
             View::Canvas => self.canvas(ui),
             View::Summary => {
                 egui::Frame::central_panel(ui.style()).show(ui, |ui| self.summary(ui));

@@ -4,6 +4,7 @@
 //! the snarl itself.
 
 use crate::doc::{Document, shape_text};
+use egui::emath::TSTransform;
 use egui::{Color32, Pos2, RichText, Stroke, Ui};
 use egui_snarl::ui::{AnyPins, PinInfo, SnarlViewer};
 use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
@@ -80,6 +81,14 @@ pub fn names(doc: &Document) -> Vec<String> {
 pub struct Viewer<'a> {
     pub doc: &'a Document,
     pub actions: Vec<Action>,
+    /// Node rectangles in graph space, for click-to-select.
+    pub rects: Vec<(NodeId, egui::Rect)>,
+    /// Names the editor has selected (highlighted here; snarl only knows its own).
+    pub selected: &'a [String],
+    /// The view transform snarl used this frame (graph → screen).
+    pub transform: TSTransform,
+    /// A transform to impose this frame (fit the graph in view).
+    pub set_transform: Option<TSTransform>,
 }
 
 impl Viewer<'_> {
@@ -147,6 +156,8 @@ impl SnarlViewer<String> for Viewer<'_> {
         }
         if !self.doc.errors_for(name).is_empty() {
             frame = frame.stroke(Stroke::new(2.0, ERROR_RED));
+        } else if self.selected.contains(name) {
+            frame = frame.stroke(Stroke::new(2.0, Color32::from_rgb(250, 200, 80)));
         }
         frame
     }
@@ -219,6 +230,23 @@ impl SnarlViewer<String> for Viewer<'_> {
                 PinInfo::circle().with_fill(Color32::GRAY)
             }
         }
+    }
+
+    fn final_node_rect(
+        &mut self,
+        node: NodeId,
+        rect: egui::Rect,
+        _ui: &mut Ui,
+        _snarl: &mut Snarl<String>,
+    ) {
+        self.rects.push((node, rect));
+    }
+
+    fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<String>) {
+        if let Some(t) = self.set_transform.take() {
+            *to_global = t;
+        }
+        self.transform = *to_global;
     }
 
     fn has_body(&mut self, _node: &String) -> bool {
