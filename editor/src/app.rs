@@ -627,12 +627,25 @@ impl EditorApp {
                     .default_open(true)
                     .show(ui, |ui| {
                         for op in ops {
-                            let id = Id::new(("palette", op.kind()));
                             let kind = op.kind();
-                            let r = ui.dnd_drag_source(id, op.clone(), |ui| {
-                                ui.add(egui::Button::new(kind).min_size(egui::vec2(150.0, 0.0)))
-                            });
-                            if r.inner.clicked() {
+                            let r = ui.add(
+                                egui::Button::new(kind)
+                                    .min_size(egui::vec2(150.0, 0.0))
+                                    .sense(egui::Sense::click_and_drag()),
+                            );
+                            if r.drag_started() {
+                                egui::DragAndDrop::set_payload(ui.ctx(), op.clone());
+                            }
+                            if r.dragged() {
+                                egui::Tooltip::always_open(
+                                    ui.ctx().clone(),
+                                    ui.layer_id(),
+                                    Id::new("palette-drag"),
+                                    egui::PopupAnchor::Pointer,
+                                )
+                                .show(|ui| ui.label(kind));
+                            }
+                            if r.clicked() {
                                 self.add_op_at_view_center(op);
                             }
                         }
@@ -985,7 +998,7 @@ impl EditorApp {
                 all.clone()
             };
             for field in order {
-                ui.label(&field);
+                let label = ui.label(&field).id;
                 let present = new_fields.iter().position(|(k, _)| *k == field);
                 match present {
                     Some(i) => {
@@ -1001,7 +1014,7 @@ impl EditorApp {
                             }
                             let signed = reflect::accepts_negative(kind, &fields, &field);
                             let variants = reflect::enum_variants(kind, &field);
-                            if value_widget(ui, &mut new_fields[i].1, signed, variants.as_deref()) {
+                            if value_widget(ui, &mut new_fields[i].1, signed, variants.as_deref(), label) {
                                 changed_field = Some(field.clone());
                             }
                         });
@@ -1115,7 +1128,7 @@ impl EditorApp {
         egui::Grid::new("ports").num_columns(2).show(ui, |ui| {
             for port in 0..ports {
                 let port_name = layer.input_name(port);
-                ui.label(&port_name);
+                let label = ui.label(&port_name).id;
                 let current = node.inputs.get(port).cloned();
                 egui::ComboBox::from_id_salt(("port", port))
                     .selected_text(current.clone().unwrap_or_else(|| "—".into()))
@@ -1139,7 +1152,9 @@ impl EditorApp {
                                 });
                             }
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label);
                 ui.end_row();
             }
         });
@@ -1333,18 +1348,26 @@ fn is_optional(kind: &str, fields: &[(String, Val)], field: &str) -> bool {
 }
 
 /// A widget for one RON value; returns whether it changed.
-fn value_widget(ui: &mut Ui, v: &mut Val, signed: bool, variants: Option<&[String]>) -> bool {
+fn value_widget(
+    ui: &mut Ui,
+    v: &mut Val,
+    signed: bool,
+    variants: Option<&[String]>,
+    label: Id,
+) -> bool {
     match v {
-        Val::Bool(b) => ui.checkbox(b, "").changed(),
+        Val::Bool(b) => ui.checkbox(b, "").labelled_by(label).changed(),
         Val::Int(i) => {
             let range = if signed { i64::MIN..=i64::MAX } else { 0..=i64::MAX };
             ui.add(egui::DragValue::new(i).range(range).speed(0.1))
+                .labelled_by(label)
                 .changed()
         }
         Val::Float(f) => ui
             .add(egui::DragValue::new(f).speed(0.01).max_decimals(6))
+            .labelled_by(label)
             .changed(),
-        Val::Str(s) => ui.text_edit_singleline(s).changed(),
+        Val::Str(s) => ui.text_edit_singleline(s).labelled_by(label).changed(),
         Val::Ident(id) => match variants {
             Some(vs) => {
                 let mut changed = false;
@@ -1384,14 +1407,14 @@ fn value_widget(ui: &mut Ui, v: &mut Val, signed: bool, variants: Option<&[Strin
                 if let Some(k) = k {
                     ui.label(k.as_str());
                 }
-                changed |= value_widget(ui, item, signed, None);
+                changed |= value_widget(ui, item, signed, None, label);
             }
             changed
         }
         Val::List(items) => {
             let mut changed = false;
             for item in items.iter_mut() {
-                changed |= value_widget(ui, item, signed, None);
+                changed |= value_widget(ui, item, signed, None, label);
             }
             if ui.small_button("+").clicked() {
                 let next = items.last().cloned().unwrap_or(Val::Int(1));

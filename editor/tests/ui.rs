@@ -1,5 +1,6 @@
 //! The editor driven through its real UI with egui_kittest.
 
+use egui::accesskit::Role;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -33,7 +34,7 @@ fn tmp_dir(name: &str) -> PathBuf {
 /// Clicks the palette button of an op (or "Data input").
 fn add_from_palette(h: &mut Harness<'_, EditorApp>, label: &str) -> String {
     let before = h.state().doc.file.nodes.len() + h.state().doc.file.inputs.len();
-    h.get_by_label(label).click();
+    h.get_by_role_and_label(Role::Button, label).click();
     h.run_steps(3);
     let s = h.state();
     assert_eq!(
@@ -46,8 +47,8 @@ fn add_from_palette(h: &mut Harness<'_, EditorApp>, label: &str) -> String {
 }
 
 /// Picks `src` in the inspector's drop-down for input port `port` of the selected node.
-fn connect_in_inspector(h: &mut Harness<'_, EditorApp>, current: &str, src: &str) {
-    h.get_by_label(current).click();
+fn connect_in_inspector(h: &mut Harness<'_, EditorApp>, port: &str, src: &str) {
+    h.get_by_role_and_label(Role::ComboBox, port).click();
     h.run_steps(2);
     // The drop-down lists every other item; the last match is the popup entry.
     let entries = h.get_all_by_label(src).collect::<Vec<_>>();
@@ -56,12 +57,11 @@ fn connect_in_inspector(h: &mut Harness<'_, EditorApp>, current: &str, src: &str
 }
 
 /// Sets the selected node's config field by typing into its drag value.
-fn set_number(h: &mut Harness<'_, EditorApp>, current: &str, value: &str) {
-    let node = h.get_by_value(current);
-    node.focus();
+fn set_number(h: &mut Harness<'_, EditorApp>, field: &str, value: &str) {
+    h.get_by_role_and_label(Role::SpinButton, field).focus();
     h.run_steps(2);
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.get_by_value(current).type_text(value);
+    h.get_by_role_and_label(Role::SpinButton, field).type_text(value);
     h.key_press(Key::Enter);
     h.run_steps(3);
 }
@@ -73,14 +73,14 @@ fn build_mlp_from_empty_canvas_save_and_load_in_engine() {
 
     let x = add_from_palette(&mut h, "Data input");
     let flat = add_from_palette(&mut h, "Flatten");
-    connect_in_inspector(&mut h, "—", &x);
+    connect_in_inspector(&mut h, "input", &x);
     let fc1 = add_from_palette(&mut h, "Linear");
-    connect_in_inspector(&mut h, "—", &flat);
-    set_number(&mut h, "10", "32");
+    connect_in_inspector(&mut h, "input", &flat);
+    set_number(&mut h, "out_features", "32");
     let act = add_from_palette(&mut h, "ReLU");
-    connect_in_inspector(&mut h, "—", &fc1);
+    connect_in_inspector(&mut h, "input", &fc1);
     let fc2 = add_from_palette(&mut h, "Linear");
-    connect_in_inspector(&mut h, "—", &act);
+    connect_in_inspector(&mut h, "input", &act);
 
     let doc = &h.state().doc;
     assert!(doc.errors.is_empty(), "valid graph: {:?}", doc.errors);
@@ -139,11 +139,11 @@ fn undo_redo_restore_exact_states() {
     states.push(h.state().doc.file.clone());
     add_from_palette(&mut h, "Flatten");
     states.push(h.state().doc.file.clone());
-    connect_in_inspector(&mut h, "—", &x);
+    connect_in_inspector(&mut h, "input", &x);
     states.push(h.state().doc.file.clone());
     add_from_palette(&mut h, "Linear");
     states.push(h.state().doc.file.clone());
-    set_number(&mut h, "10", "7");
+    set_number(&mut h, "out_features", "7");
     states.push(h.state().doc.file.clone());
     h.key_press(Key::Delete);
     h.run_steps(2);
@@ -168,15 +168,15 @@ fn invalid_connections_are_refused_and_explained() {
     let mut h = harness(EditorApp::new(workspace().join("graphs")));
     let x = add_from_palette(&mut h, "Data input");
     let fc = add_from_palette(&mut h, "Linear");
-    connect_in_inspector(&mut h, "—", &x);
+    connect_in_inspector(&mut h, "input", &x);
     let act = add_from_palette(&mut h, "ReLU");
-    connect_in_inspector(&mut h, "—", &fc);
+    connect_in_inspector(&mut h, "input", &fc);
 
     // A cycle: fc's input ← act, which already depends on fc.
     h.state_mut().select(vec![fc.clone()]);
     h.run_steps(2);
     let before = h.state().doc.file.clone();
-    connect_in_inspector(&mut h, &x, &act);
+    connect_in_inspector(&mut h, "input", &act);
     assert_eq!(h.state().doc.file, before, "the cycle was refused");
     let (msg, is_error) = h.state().status.clone().unwrap();
     assert!(is_error && msg.contains("cycle"), "{msg}");
@@ -184,9 +184,9 @@ fn invalid_connections_are_refused_and_explained() {
 
     // A shape the op rejects: Concat of [1, 28, 28] and [10] along dim 1.
     let cat = add_from_palette(&mut h, "Concat");
-    connect_in_inspector(&mut h, "—", &x);
+    connect_in_inspector(&mut h, "input0", &x);
     let before = h.state().doc.file.clone();
-    connect_in_inspector(&mut h, "—", &act);
+    connect_in_inspector(&mut h, "input1", &act);
     assert_eq!(h.state().doc.file, before, "the shape mismatch was refused");
     let (msg, is_error) = h.state().status.clone().unwrap();
     assert!(is_error && msg.contains("refused") && msg.contains("Concat"), "{msg}");
