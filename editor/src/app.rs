@@ -663,18 +663,21 @@ impl EditorApp {
             let mut bb = egui::Rect::NOTHING;
             for (_, p, _) in self.snarl.nodes_pos_ids() {
                 bb.extend_with(p);
-                bb.extend_with(p + egui::vec2(230.0, 160.0));
+                bb.extend_with(p + egui::vec2(170.0, 110.0));
             }
             if bb.is_finite() {
                 let bb = bb.expand(30.0);
                 let r = self.canvas_rect;
-                let scale = (r.width() / bb.width()).min(r.height() / bb.height()).clamp(0.3, 1.0);
+                let scale = (r.width() / bb.width())
+                    .min(r.height() / bb.height())
+                    .clamp(0.5, 1.0);
                 let translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
                 set_transform = Some(TSTransform::new(translation, scale));
             }
         }
         let style = SnarlStyle {
             collapsible: Some(false),
+            node_layout: Some(egui_snarl::ui::NodeLayout::sandwich()),
             crisp_magnified_text: Some(false),
             min_scale: Some(0.2),
             max_scale: Some(2.0),

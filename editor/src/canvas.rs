@@ -92,22 +92,27 @@ pub struct Viewer<'a> {
 }
 
 impl Viewer<'_> {
+    /// The config fields that differ from the op's defaults, one per line.
     fn short_config(&self, name: &str) -> Option<String> {
         let node = self.doc.node(name)?;
-        let text = crate::reflect::op_to_ron(&node.op).ok()?;
-        let inner = text
-            .strip_prefix(node.op.kind())
-            .unwrap_or(&text)
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .to_string();
-        (!inner.is_empty()).then(|| {
-            inner
-                .split(", ")
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        let fields = |op: &Op| match crate::reflect::op_to_val(op) {
+            Ok(crate::reflect::Val::Call(_, items)) => items,
+            _ => Vec::new(),
+        };
+        let defaults = Op::all_defaults()
+            .into_iter()
+            .find(|d| d.kind() == node.op.kind())
+            .map(|d| fields(&d))
+            .unwrap_or_default();
+        let lines: Vec<String> = fields(&node.op)
+            .into_iter()
+            .filter(|item| !defaults.contains(item))
+            .map(|(k, v)| match k {
+                Some(k) => format!("{k}: {}", v.to_ron()),
+                None => v.to_ron(),
+            })
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
     }
 }
 

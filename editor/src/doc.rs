@@ -506,10 +506,14 @@ pub fn positions_missing(f: &GraphFile) -> bool {
 }
 
 /// Horizontal and vertical spacing of the auto-layout grid, in canvas units.
-const COLUMN: f32 = 260.0;
+const COLUMN: f32 = 230.0;
 const ROW: f32 = 150.0;
+/// Depth columns per band: long chains wrap into bands so the graph stays readable at
+/// full zoom instead of becoming one thin line.
+const BAND: usize = 4;
 
-/// Places every input and node in columns by depth (inputs first), rows in file order.
+/// Places every input and node in columns by depth (inputs first), rows in file order;
+/// after [`BAND`] columns the flow wraps into a new band below.
 pub fn auto_layout(f: &mut GraphFile) {
     let mut depth: BTreeMap<String, usize> = BTreeMap::new();
     for i in &f.inputs {
@@ -540,20 +544,37 @@ pub fn auto_layout(f: &mut GraphFile) {
             break;
         }
     }
-    let mut rows: HashMap<usize, usize> = HashMap::new();
     let names: Vec<String> = f
         .inputs
         .iter()
         .map(|i| i.name.clone())
         .chain(f.nodes.iter().map(|n| n.name.clone()))
         .collect();
+    // Rows per depth, then each band as tall as its fullest column.
+    let mut row_of: HashMap<String, usize> = HashMap::new();
+    let mut count: HashMap<usize, usize> = HashMap::new();
+    for name in &names {
+        let d = depth.get(name).copied().unwrap_or(0);
+        let r = count.entry(d).or_insert(0);
+        row_of.insert(name.clone(), *r);
+        *r += 1;
+    }
+    let max_depth = depth.values().copied().max().unwrap_or(0);
+    let mut band_top = vec![0.0f32; max_depth / BAND + 2];
+    for b in 0..=max_depth / BAND {
+        let rows = (b * BAND..(b + 1) * BAND)
+            .map(|d| count.get(&d).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        band_top[b + 1] = band_top[b] + rows as f32 * ROW + ROW * 0.3;
+    }
     f.layout.clear();
     for name in names {
         let d = depth.get(&name).copied().unwrap_or(0);
-        let r = rows.entry(d).or_insert(0);
-        f.layout
-            .insert(name, (d as f32 * COLUMN, *r as f32 * ROW));
-        *r += 1;
+        let r = row_of.get(&name).copied().unwrap_or(0);
+        let x = (d % BAND) as f32 * COLUMN;
+        let y = band_top[d / BAND] + r as f32 * ROW;
+        f.layout.insert(name, (x, y));
     }
 }
 
