@@ -3,8 +3,8 @@
 use crate::canvas::{self, Action, ERROR_RED, Viewer};
 use crate::doc::{Document, shape_text};
 use crate::reflect::{self, Val};
-use egui::{Color32, Id, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use egui::emath::TSTransform;
+use egui::{Color32, Id, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use egui_snarl::ui::{SnarlStyle, SnarlWidget};
 use egui_snarl::{NodeId, Snarl};
 use hyphae::graph::Source;
@@ -433,8 +433,7 @@ impl EditorApp {
         for (id, pos, _) in self.snarl.nodes_pos_ids() {
             if let Some(name) = self.snarl_names.get(id.0) {
                 let old = self.doc.file.layout.get(name).copied();
-                if old.is_none_or(|(x, y)| (x - pos.x).abs() > 0.01 || (y - pos.y).abs() > 0.01)
-                {
+                if old.is_none_or(|(x, y)| (x - pos.x).abs() > 0.01 || (y - pos.y).abs() > 0.01) {
                     moves.push((name.clone(), (pos.x, pos.y)));
                 }
             }
@@ -613,13 +612,19 @@ impl EditorApp {
                 .hint_text("search ops…")
                 .desired_width(f32::INFINITY),
         );
-        ui.label(RichText::new("click to add, or drag onto the canvas").small().weak());
+        ui.label(
+            RichText::new("click to add, or drag onto the canvas")
+                .small()
+                .weak(),
+        );
         egui::ScrollArea::vertical().show(ui, |ui| {
-            if self.search.is_empty() || "input data".contains(&self.search.to_lowercase()) {
-                if ui.button("Data input").clicked() {
-                    let p = self.view_to_graph(self.canvas_rect.center());
-                    self.apply(Action::AddInput { pos: (p.x - 80.0, p.y) });
-                }
+            if (self.search.is_empty() || "input data".contains(&self.search.to_lowercase()))
+                && ui.button("Data input").clicked()
+            {
+                let p = self.view_to_graph(self.canvas_rect.center());
+                self.apply(Action::AddInput {
+                    pos: (p.x - 80.0, p.y),
+                });
             }
             let search = self.search.clone();
             for (cat, ops) in ops_by_category(&search) {
@@ -691,10 +696,11 @@ impl EditorApp {
             transform: self.transform,
             set_transform,
         };
-        let response = SnarlWidget::new()
-            .id(id)
-            .style(style)
-            .show(&mut self.snarl, &mut viewer, ui);
+        let response =
+            SnarlWidget::new()
+                .id(id)
+                .style(style)
+                .show(&mut self.snarl, &mut viewer, ui);
         let actions = viewer.actions;
         let rects = viewer.rects;
         self.transform = viewer.transform;
@@ -709,7 +715,11 @@ impl EditorApp {
             && !egui::Popup::is_any_open(ui.ctx())
         {
             let g = self.view_to_graph(p);
-            let hit = rects.iter().rev().find(|(_, r)| r.contains(g)).map(|(id, _)| *id);
+            let hit = rects
+                .iter()
+                .rev()
+                .find(|(_, r)| r.contains(g))
+                .map(|(id, _)| *id);
             let names = hit
                 .and_then(|id| self.snarl_names.get(id.0).cloned())
                 .into_iter()
@@ -975,9 +985,7 @@ impl EditorApp {
         };
         let node = self.doc.file.nodes[idx].clone();
         let kind = node.op.kind();
-        ui.label(
-            RichText::new(format!("{kind} · {}", node.op.category().label())).strong(),
-        );
+        ui.label(RichText::new(format!("{kind} · {}", node.op.category().label())).strong());
         ui.separator();
         // The config, field by field, from its RON form.
         let fields: Vec<(String, Val)> = match reflect::op_to_val(&node.op) {
@@ -1017,7 +1025,13 @@ impl EditorApp {
                             }
                             let signed = reflect::accepts_negative(kind, &fields, &field);
                             let variants = reflect::enum_variants(kind, &field);
-                            if value_widget(ui, &mut new_fields[i].1, signed, variants.as_deref(), label) {
+                            if value_widget(
+                                ui,
+                                &mut new_fields[i].1,
+                                signed,
+                                variants.as_deref(),
+                                label,
+                            ) {
                                 changed_field = Some(field.clone());
                             }
                         });
@@ -1061,35 +1075,36 @@ impl EditorApp {
         ui.separator();
         let mut frozen = node.frozen;
         let mut lr = node.lr_mult;
-        egui::Grid::new("node-settings").num_columns(2).show(ui, |ui| {
-            ui.label("frozen");
-            if ui.checkbox(&mut frozen, "").changed() {
-                self.doc.edit(|f| f.nodes[idx].frozen = frozen);
-            }
-            ui.end_row();
-            ui.label("lr_mult");
-            if ui
-                .add(egui::DragValue::new(&mut lr).range(0.0..=100.0).speed(0.01))
-                .changed()
-            {
-                self.doc
-                    .edit_keyed(Some(format!("{name}.lr_mult")), |f| f.nodes[idx].lr_mult = lr);
-            }
-            ui.end_row();
-            if !node.init.is_empty() {
-                ui.label("init");
-                ui.label(RichText::new(reflect::init_text(&node)).monospace());
+        egui::Grid::new("node-settings")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("frozen");
+                if ui.checkbox(&mut frozen, "").changed() {
+                    self.doc.edit(|f| f.nodes[idx].frozen = frozen);
+                }
                 ui.end_row();
-            }
-        });
+                ui.label("lr_mult");
+                if ui
+                    .add(egui::DragValue::new(&mut lr).range(0.0..=100.0).speed(0.01))
+                    .changed()
+                {
+                    self.doc.edit_keyed(Some(format!("{name}.lr_mult")), |f| {
+                        f.nodes[idx].lr_mult = lr
+                    });
+                }
+                ui.end_row();
+                if !node.init.is_empty() {
+                    ui.label("init");
+                    ui.label(RichText::new(reflect::init_text(&node)).monospace());
+                    ui.end_row();
+                }
+            });
         ui.separator();
         // What the engine inferred.
         let inf = self.doc.inferred.get(name).cloned().unwrap_or_default();
         ui.horizontal(|ui| {
             ui.label("output shape");
-            ui.label(
-                RichText::new(inf.sample_shape().map_or("?".into(), shape_text)).monospace(),
-            );
+            ui.label(RichText::new(inf.sample_shape().map_or("?".into(), shape_text)).monospace());
         });
         ui.label(format!("FLOPs/sample: {}", human_flops(inf.flops)));
         if !inf.params.is_empty() {
@@ -1136,7 +1151,9 @@ impl EditorApp {
                 egui::ComboBox::from_id_salt(("port", port))
                     .selected_text(current.clone().unwrap_or_else(|| "—".into()))
                     .show_ui(ui, |ui| {
-                        if current.is_some() && ui.selectable_label(false, "— (disconnect)").clicked() {
+                        if current.is_some()
+                            && ui.selectable_label(false, "— (disconnect)").clicked()
+                        {
                             action = Some(Action::Disconnect {
                                 dst: name.to_string(),
                                 port,
@@ -1233,32 +1250,34 @@ impl EditorApp {
                         .unwrap_or_else(|| PathBuf::from("."))
                 };
                 ui.label(RichText::new(dir.display().to_string()).weak());
-                egui::ScrollArea::vertical().max_height(260.0).show(ui, |ui| {
-                    if let Some(parent) = dir.parent()
-                        && ui.selectable_label(false, "📁 ..").clicked()
-                    {
-                        dialog.path = format!("{}/", parent.display());
-                    }
-                    for entry in list_dir(&dir) {
-                        let is_dir = entry.is_dir();
-                        let label = entry
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        let label = if is_dir {
-                            format!("📁 {label}")
-                        } else {
-                            label
-                        };
-                        if ui.selectable_label(false, label).clicked() {
-                            dialog.path = if is_dir {
-                                format!("{}/", entry.display())
-                            } else {
-                                entry.display().to_string()
-                            };
+                egui::ScrollArea::vertical()
+                    .max_height(260.0)
+                    .show(ui, |ui| {
+                        if let Some(parent) = dir.parent()
+                            && ui.selectable_label(false, "📁 ..").clicked()
+                        {
+                            dialog.path = format!("{}/", parent.display());
                         }
-                    }
-                });
+                        for entry in list_dir(&dir) {
+                            let is_dir = entry.is_dir();
+                            let label = entry
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            let label = if is_dir {
+                                format!("📁 {label}")
+                            } else {
+                                label
+                            };
+                            if ui.selectable_label(false, label).clicked() {
+                                dialog.path = if is_dir {
+                                    format!("{}/", entry.display())
+                                } else {
+                                    entry.display().to_string()
+                                };
+                            }
+                        }
+                    });
                 ui.horizontal(|ui| {
                     let ok = match dialog.mode {
                         DialogMode::Open => "Open",
@@ -1361,7 +1380,11 @@ fn value_widget(
     match v {
         Val::Bool(b) => ui.checkbox(b, "").labelled_by(label).changed(),
         Val::Int(i) => {
-            let range = if signed { i64::MIN..=i64::MAX } else { 0..=i64::MAX };
+            let range = if signed {
+                i64::MIN..=i64::MAX
+            } else {
+                0..=i64::MAX
+            };
             ui.add(egui::DragValue::new(i).range(range).speed(0.1))
                 .labelled_by(label)
                 .changed()
@@ -1397,7 +1420,8 @@ fn value_widget(
                             .selected_text(n.clone())
                             .show_ui(ui, |ui| {
                                 for vname in vs {
-                                    changed |= ui.selectable_value(n, vname.clone(), vname).changed();
+                                    changed |=
+                                        ui.selectable_value(n, vname.clone(), vname).changed();
                                 }
                             });
                     }

@@ -13,11 +13,25 @@ use hyphae::ops::{Arity, Category, Op};
 /// An edit requested on the canvas.
 #[derive(Clone, Debug)]
 pub enum Action {
-    Connect { src: String, dst: String, port: usize },
-    Disconnect { dst: String, port: usize },
-    DropOutputs { src: String },
-    Add { op: Box<Op>, pos: (f32, f32) },
-    AddInput { pos: (f32, f32) },
+    Connect {
+        src: String,
+        dst: String,
+        port: usize,
+    },
+    Disconnect {
+        dst: String,
+        port: usize,
+    },
+    DropOutputs {
+        src: String,
+    },
+    Add {
+        op: Box<Op>,
+        pos: (f32, f32),
+    },
+    AddInput {
+        pos: (f32, f32),
+    },
     Delete(Vec<String>),
     Duplicate(Vec<String>),
 }
@@ -275,9 +289,7 @@ impl SnarlViewer<String> for Viewer<'_> {
                 ui.label(RichText::new(cfg).small().monospace());
             }
             for e in self.doc.errors_for(name) {
-                ui.add(
-                    egui::Label::new(RichText::new(&e.message).small().color(ERROR_RED)).wrap(),
-                );
+                ui.add(egui::Label::new(RichText::new(&e.message).small().color(ERROR_RED)).wrap());
             }
         });
     }

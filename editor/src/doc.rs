@@ -410,7 +410,9 @@ impl Document {
         {
             let mut new = name.clone();
             if taken.contains(&new) {
-                let base = new.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+                let base = new
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .to_string();
                 let base = if base.is_empty() { "node".into() } else { base };
                 let mut k = 2;
                 while taken.contains(&format!("{base}{k}")) {
@@ -466,9 +468,8 @@ impl Document {
 }
 
 fn unique_name(file: &GraphFile, base: &str) -> String {
-    let taken = |n: &str| {
-        file.inputs.iter().any(|i| i.name == n) || file.nodes.iter().any(|x| x.name == n)
-    };
+    let taken =
+        |n: &str| file.inputs.iter().any(|i| i.name == n) || file.nodes.iter().any(|x| x.name == n);
     (1..)
         .map(|k| format!("{base}{k}"))
         .find(|n| !taken(n))

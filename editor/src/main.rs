@@ -25,9 +25,5 @@ fn main() -> eframe::Result {
             .with_title("hyphae editor"),
         ..Default::default()
     };
-    eframe::run_native(
-        "hyphae-editor",
-        options,
-        Box::new(|_cc| Ok(Box::new(app))),
-    )
+    eframe::run_native("hyphae-editor", options, Box::new(|_cc| Ok(Box::new(app))))
 }

@@ -99,7 +99,8 @@ impl Parser<'_> {
 
     fn ident(&mut self) -> String {
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
         {
             self.i += 1;
         }
@@ -115,7 +116,10 @@ impl Parser<'_> {
             // `name: value` or a positional value.
             let save = self.i;
             let mut key = None;
-            if self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            if self
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            {
                 let id = self.ident();
                 if self.eat(b':') {
                     key = Some(id);
@@ -157,7 +161,9 @@ impl Parser<'_> {
                 }
                 let raw = String::from_utf8_lossy(&self.s[start..self.i.min(self.s.len())]);
                 self.i += 1;
-                ron::from_str::<String>(&format!("\"{raw}\"")).map(Val::Str).map_err(|e| e.to_string())
+                ron::from_str::<String>(&format!("\"{raw}\""))
+                    .map(Val::Str)
+                    .map_err(|e| e.to_string())
             }
             Some(c) if c == b'-' || c == b'+' || c == b'.' || c.is_ascii_digit() => {
                 let start = self.i;
@@ -171,7 +177,9 @@ impl Parser<'_> {
                 if let Ok(i) = t.parse::<i64>() {
                     Ok(Val::Int(i))
                 } else {
-                    t.parse::<f64>().map(Val::Float).map_err(|e| format!("{t}: {e}"))
+                    t.parse::<f64>()
+                        .map(Val::Float)
+                        .map_err(|e| format!("{t}: {e}"))
                 }
             }
             Some(_) => {
@@ -209,7 +217,9 @@ pub fn op_to_ron(op: &Op) -> Result<String, String> {
 
 /// Deserializes an op from RON text, with the deserializer's message on failure.
 pub fn op_from_ron(text: &str) -> Result<Op, String> {
-    options().from_str::<Op>(text).map_err(|e| e.code.to_string())
+    options()
+        .from_str::<Op>(text)
+        .map_err(|e| e.code.to_string())
 }
 
 /// The op as a tree: `Call(Some(kind), fields)`.
@@ -249,7 +259,10 @@ pub fn enum_variants(kind: &str, field: &str) -> Option<Vec<String>> {
 pub fn with_fields(kind: &str, fields: &[(String, Val)]) -> Result<Op, String> {
     let v = Val::Call(
         Some(kind.to_string()),
-        fields.iter().map(|(k, v)| (Some(k.clone()), v.clone())).collect(),
+        fields
+            .iter()
+            .map(|(k, v)| (Some(k.clone()), v.clone()))
+            .collect(),
     );
     op_from_val(&v)
 }

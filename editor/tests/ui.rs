@@ -61,7 +61,8 @@ fn set_number(h: &mut Harness<'_, EditorApp>, field: &str, value: &str) {
     h.get_by_role_and_label(Role::SpinButton, field).focus();
     h.run_steps(2);
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.get_by_role_and_label(Role::SpinButton, field).type_text(value);
+    h.get_by_role_and_label(Role::SpinButton, field)
+        .type_text(value);
     h.key_press(Key::Enter);
     h.run_steps(3);
 }
@@ -148,7 +149,11 @@ fn undo_redo_restore_exact_states() {
     h.key_press(Key::Delete);
     h.run_steps(2);
     states.push(h.state().doc.file.clone());
-    assert_eq!(h.state().doc.file.nodes.len(), 1, "Delete removed the Linear");
+    assert_eq!(
+        h.state().doc.file.nodes.len(),
+        1,
+        "Delete removed the Linear"
+    );
 
     for want in states.iter().rev().skip(1) {
         h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
@@ -189,7 +194,10 @@ fn invalid_connections_are_refused_and_explained() {
     connect_in_inspector(&mut h, "input1", &act);
     assert_eq!(h.state().doc.file, before, "the shape mismatch was refused");
     let (msg, is_error) = h.state().status.clone().unwrap();
-    assert!(is_error && msg.contains("refused") && msg.contains("Concat"), "{msg}");
+    assert!(
+        is_error && msg.contains("refused") && msg.contains("Concat"),
+        "{msg}"
+    );
     let _ = cat;
 }
 
@@ -244,7 +252,11 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_everything() {
     assert!(err.contains("bad.ron:4:"), "line:column in {err}");
     h.get_by_label("Could not open the file");
     assert_eq!(h.state().doc.file, before, "the open document is kept");
-    assert_eq!(std::fs::read_to_string(&bad).unwrap(), text, "nothing overwritten");
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        text,
+        "nothing overwritten"
+    );
     h.get_by_label("OK").click();
     h.run_steps(2);
     assert!(h.state().load_error.is_none());
