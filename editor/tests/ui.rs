@@ -244,7 +244,7 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_everything() {
     let text = "(\n    version: 1,\n    inputs: [(name: \"x\", shape: [4])],\n    nodes: [(name: \"a\", op: Nope(), inputs: [\"x\"])],\n)\n";
     std::fs::write(&bad, text).unwrap();
     let mut app = EditorApp::new(workspace().join("graphs"));
-    assert!(app.open(&workspace().join("graphs/mlp_example.ron")));
+    assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
     let before = app.doc.file.clone();
     assert!(!app.open(&bad));
     let mut h = harness(app);
@@ -265,7 +265,7 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_everything() {
 #[test]
 fn copy_paste_between_graphs_and_unsaved_prompt() {
     let mut app = EditorApp::new(workspace().join("graphs"));
-    assert!(app.open(&workspace().join("graphs/mlp_example.ron")));
+    assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
     let mut h = harness(app);
     let names: Vec<String> = h
         .state()
@@ -322,7 +322,7 @@ fn copy_paste_between_graphs_and_unsaved_prompt() {
 #[test]
 fn palette_search_filters_ops_and_summary_shows_totals() {
     let mut app = EditorApp::new(workspace().join("graphs"));
-    assert!(app.open(&workspace().join("graphs/mlp_example.ron")));
+    assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
     let mut h = harness(app);
     assert!(h.query_by_label("MaxPool2d").is_some());
     h.state_mut().search = "pool".into();

@@ -134,8 +134,11 @@ fn interleaved(a: &mut Kernel, b: &mut Kernel) -> (Rate, Rate, f64, f64) {
     )
 }
 
-/// `dst = A·B` on raw row-major buffers through the gemm crate, no engine code involved.
-fn raw_gemm(dst: &mut [f32], a: &[f32], b: &[f32], n: usize) {
+/// `dst = op(A)·op(B)` on raw row-major buffers through the gemm crate, no engine code
+/// involved; a transposed operand is read through swapped strides, as `matmul_t` does.
+fn raw_gemm(dst: &mut [f32], a: &[f32], b: &[f32], n: usize, trans_a: bool, trans_b: bool) {
+    let (a_cs, a_rs) = if trans_a { (n as isize, 1) } else { (1, n as isize) };
+    let (b_cs, b_rs) = if trans_b { (n as isize, 1) } else { (1, n as isize) };
     assert!(dst.len() >= n * n && a.len() >= n * n && b.len() >= n * n);
     // SAFETY: all three buffers are n×n row-major, as the strides below describe.
     unsafe {
@@ -148,11 +151,11 @@ fn raw_gemm(dst: &mut [f32], a: &[f32], b: &[f32], n: usize) {
             n as isize,
             false,
             a.as_ptr(),
-            1,
-            n as isize,
+            a_cs,
+            a_rs,
             b.as_ptr(),
-            1,
-            n as isize,
+            b_cs,
+            b_rs,
             0.0,
             1.0,
             false,
@@ -183,12 +186,12 @@ impl Square {
         2.0 * (self.n * self.n * self.n) as f64
     }
 
-    fn raw(&self) -> Kernel<'_> {
+    fn raw(&self, trans_a: bool, trans_b: bool) -> Kernel<'_> {
         let (a, b) = (self.a.data().to_vec(), self.b.data().to_vec());
         let mut dst = vec![0.0f32; self.n * self.n];
         let n = self.n;
         Kernel::new(self.flops(), move || {
-            raw_gemm(&mut dst, &a, &b, n);
+            raw_gemm(&mut dst, &a, &b, n, trans_a, trans_b);
             black_box(&dst);
         })
     }
@@ -208,7 +211,7 @@ fn matmul_section() {
     );
     for n in [128, 512, 1024] {
         let s = Square::new(n);
-        let raw = s.raw().rate();
+        let raw = s.raw(false, false).rate();
         let mm = s.tensor(false, false).rate();
         let ta = s.tensor(true, false).rate();
         let tb = s.tensor(false, true).rate();
@@ -220,12 +223,15 @@ fn matmul_section() {
             tb.to_string()
         );
     }
+    // Each layout backward uses against raw gemm reading the same layout.
     let s = Square::new(512);
-    let (mm, raw, wall, cpu) = interleaved(&mut s.tensor(false, false), &mut s.raw());
-    println!(
-        "ratio Tensor::matmul / raw gemm at 512 (interleaved; {mm} vs {raw}): \
-         {wall:.3} wall ({cpu:.3} CPU-normalised); target ≥ 0.9"
-    );
+    for (ta, tb, label) in [(false, false, "N,N"), (true, false, "T,N"), (false, true, "N,T")] {
+        let (mm, raw, wall, cpu) = interleaved(&mut s.tensor(ta, tb), &mut s.raw(ta, tb));
+        println!(
+            "ratio Tensor::matmul_t({label}) / raw gemm ({label}) at 512 (interleaved; {mm} vs {raw}): \
+             {wall:.3} wall ({cpu:.3} CPU-normalised); target ≥ 0.9"
+        );
+    }
 }
 
 /// A Conv2d layer with its input, parameters and output gradient.
