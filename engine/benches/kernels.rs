@@ -137,8 +137,16 @@ fn interleaved(a: &mut Kernel, b: &mut Kernel) -> (Rate, Rate, f64, f64) {
 /// `dst = op(A)·op(B)` on raw row-major buffers through the gemm crate, no engine code
 /// involved; a transposed operand is read through swapped strides, as `matmul_t` does.
 fn raw_gemm(dst: &mut [f32], a: &[f32], b: &[f32], n: usize, trans_a: bool, trans_b: bool) {
-    let (a_cs, a_rs) = if trans_a { (n as isize, 1) } else { (1, n as isize) };
-    let (b_cs, b_rs) = if trans_b { (n as isize, 1) } else { (1, n as isize) };
+    let (a_cs, a_rs) = if trans_a {
+        (n as isize, 1)
+    } else {
+        (1, n as isize)
+    };
+    let (b_cs, b_rs) = if trans_b {
+        (n as isize, 1)
+    } else {
+        (1, n as isize)
+    };
     assert!(dst.len() >= n * n && a.len() >= n * n && b.len() >= n * n);
     // SAFETY: all three buffers are n×n row-major, as the strides below describe.
     unsafe {
@@ -225,7 +233,11 @@ fn matmul_section() {
     }
     // Each layout backward uses against raw gemm reading the same layout.
     let s = Square::new(512);
-    for (ta, tb, label) in [(false, false, "N,N"), (true, false, "T,N"), (false, true, "N,T")] {
+    for (ta, tb, label) in [
+        (false, false, "N,N"),
+        (true, false, "T,N"),
+        (false, true, "N,T"),
+    ] {
         let (mm, raw, wall, cpu) = interleaved(&mut s.tensor(ta, tb), &mut s.raw(ta, tb));
         println!(
             "ratio Tensor::matmul_t({label}) / raw gemm ({label}) at 512 (interleaved; {mm} vs {raw}): \

@@ -174,3 +174,18 @@ fn atomic_save_round_trips_through_disk() {
     assert_eq!(leftovers.len(), 1, "no temp file left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The README's graph-format example is a real, valid graph.
+#[test]
+fn readme_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme
+        .find("```ron\n")
+        .expect("a ```ron block in the README")
+        + 7;
+    let len = readme[start..].find("```").unwrap();
+    let g = ValidGraph::from_ron(&readme[start..start + len], "README.md").unwrap();
+    assert_eq!(g.file.nodes.len(), 7);
+    assert!(g.file.training.clip.is_some() && g.file.nodes[5].init.contains_key("weight"));
+}
