@@ -580,3 +580,41 @@ const G_FC_B: &[f32] = &[-3.22354138e-02, 8.76587182e-02, -5.54232299e-02];
 const RUNNING_MEAN: &[f32] = &[-2.01725494e-02, -1.65968314e-02];
 const RUNNING_VAR: &[f32] = &[9.47439730e-01, 9.23710525e-01];
 const LOSS: f64 = 1.04499090e+00;
+
+/// Weights saved by PyTorch with safetensors (f16 and bf16) load into the matching graph and
+/// give PyTorch's outputs. The files and expected values come from this script:
+/// ```python
+/// import torch, torch.nn as nn
+/// from safetensors.torch import save_file
+/// torch.manual_seed(3)
+/// class Xor(nn.Module):
+///     def __init__(self):
+///         super().__init__(); self.fc1 = nn.Linear(2, 8); self.fc2 = nn.Linear(8, 1)
+///     def forward(self, x): return self.fc2(torch.tanh(self.fc1(x)))
+/// m = Xor()
+/// sd = {k: v.contiguous() for k, v in m.state_dict().items()}
+/// save_file({k: v.to(torch.float16) for k, v in sd.items()}, "torch_xor_f16.safetensors")
+/// save_file({k: v.to(torch.bfloat16) for k, v in sd.items()}, "torch_xor_bf16.safetensors")
+/// x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+/// for dt in (torch.float16, torch.bfloat16):
+///     m2 = Xor(); m2.load_state_dict({k: v.to(dt).float() for k, v in sd.items()})
+///     print(dt, m2(x).flatten().tolist())
+/// ```
+#[test]
+fn pytorch_safetensors_weights_load() {
+    let g = ValidGraph::from_ron(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../graphs/xor.ron")).unwrap(), "xor.ron").unwrap();
+    let cases = [
+        ("torch_xor_f16.safetensors", [-0.4898839592933655f32, -0.3967819809913635, -0.33073854446411133, -0.2545754313468933]),
+        ("torch_xor_bf16.safetensors", [-0.49110713601112366, -0.39790672063827515, -0.33223220705986023, -0.2557673454284668]),
+    ];
+    for (file, want) in cases {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+        let ck = hyphae::train::checkpoint::Checkpoint::load(&path).unwrap();
+        let mut rt = Runtime::new(g.clone()).unwrap();
+        rt.load_state_dict(&ck.tensors, file).unwrap();
+        let out = rt.model().predict(&[xor_batch().swap_remove(0), Tensor::zeros(&[0])], "fc2").unwrap();
+        for (a, b) in out.data().iter().zip(want) {
+            assert!((a - b).abs() < 1e-5, "{file}: {:?} vs {want:?}", out.data());
+        }
+    }
+}
