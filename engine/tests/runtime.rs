@@ -106,6 +106,61 @@ fn cnn_training_is_deterministic() {
     }
 }
 
+/// Clipping acts on the gradients the optimizer sees: by value clamps every element, by
+/// norm rescales all gradients together to the given global L2 norm.
+#[test]
+fn gradient_clipping() {
+    use hyphae::graph::Clip;
+    let big = || {
+        vec![
+            Tensor::new(&[4, 2], vec![0., 0., 0., 10., 10., 0., 10., 10.]).unwrap(),
+            Tensor::new(&[4, 1], vec![0., 50., 50., 0.]).unwrap(),
+        ]
+    };
+    let mut rt = Runtime::new(xor_graph(0)).unwrap();
+    rt.compute_grads(big()).unwrap();
+    let raw: f64 = rt
+        .grads()
+        .iter()
+        .filter_map(|(_, g)| g.as_ref())
+        .map(Tensor::norm_sq)
+        .sum::<f64>()
+        .sqrt();
+    assert!(raw > 10.0, "{raw}");
+
+    let weights = rt.state_dict();
+    let step_with = |clip: Clip| {
+        let mut rt = Runtime::new(xor_graph(0)).unwrap();
+        rt.hyper_mut().clip = Some(clip);
+        rt.hyper_mut().optimizer = hyphae::graph::Optimizer::Sgd {
+            lr: 1.0,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        };
+        rt.train_step(big()).unwrap();
+        // With plain SGD at lr 1 the update equals the clipped gradient.
+        rt.state_dict()
+            .iter()
+            .zip(&weights)
+            .map(|((n, a), (_, b))| (n.clone(), b.sub(a).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    for (n, u) in step_with(Clip::Value(0.5)) {
+        assert!(
+            u.max() <= 0.5 + 1e-6 && u.min() >= -0.5 - 1e-6,
+            "{n}: {u:?}"
+        );
+    }
+    let total: f64 = step_with(Clip::Norm(1.0))
+        .iter()
+        .map(|(_, u)| u.norm_sq())
+        .sum::<f64>()
+        .sqrt();
+    assert!((total - 1.0).abs() < 1e-3, "clipped global norm {total}");
+}
+
 #[test]
 fn events_report_steps_and_statistics() {
     let mut rt = Runtime::new(xor_graph(0)).unwrap();
@@ -602,17 +657,43 @@ const LOSS: f64 = 1.04499090e+00;
 /// ```
 #[test]
 fn pytorch_safetensors_weights_load() {
-    let g = ValidGraph::from_ron(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../graphs/xor.ron")).unwrap(), "xor.ron").unwrap();
+    let g = ValidGraph::from_ron(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../graphs/xor.ron"))
+            .unwrap(),
+        "xor.ron",
+    )
+    .unwrap();
     let cases = [
-        ("torch_xor_f16.safetensors", [-0.4898839592933655f32, -0.3967819809913635, -0.33073854446411133, -0.2545754313468933]),
-        ("torch_xor_bf16.safetensors", [-0.49110713601112366, -0.39790672063827515, -0.33223220705986023, -0.2557673454284668]),
+        (
+            "torch_xor_f16.safetensors",
+            [
+                -0.4898839592933655f32,
+                -0.3967819809913635,
+                -0.33073854446411133,
+                -0.2545754313468933,
+            ],
+        ),
+        (
+            "torch_xor_bf16.safetensors",
+            [
+                -0.49110713601112366,
+                -0.39790672063827515,
+                -0.33223220705986023,
+                -0.2557673454284668,
+            ],
+        ),
     ];
     for (file, want) in cases {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(file);
         let ck = hyphae::train::checkpoint::Checkpoint::load(&path).unwrap();
         let mut rt = Runtime::new(g.clone()).unwrap();
         rt.load_state_dict(&ck.tensors, file).unwrap();
-        let out = rt.model().predict(&[xor_batch().swap_remove(0), Tensor::zeros(&[0])], "fc2").unwrap();
+        let out = rt
+            .model()
+            .predict(&[xor_batch().swap_remove(0), Tensor::zeros(&[0])], "fc2")
+            .unwrap();
         for (a, b) in out.data().iter().zip(want) {
             assert!((a - b).abs() < 1e-5, "{file}: {:?} vs {want:?}", out.data());
         }
