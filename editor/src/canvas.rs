@@ -241,6 +241,9 @@ impl SnarlViewer<String> for Viewer<'_> {
                 } else {
                     shape_text(shape)
                 };
+                // Output rows lay out right to left: this space lands between the shape's
+                // last character and the pin drawn on the node's edge.
+                ui.add_space(6.0);
                 ui.label(RichText::new(text).monospace().color(SHAPE_COLOR));
                 PinInfo::circle().with_fill(SHAPE_COLOR)
             }
