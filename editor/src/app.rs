@@ -361,6 +361,12 @@ impl EditorApp {
         });
     }
 
+    /// Where a canvas (graph-space) point is on screen: node widgets report graph-space
+    /// rectangles, so tests click through this.
+    pub fn graph_to_screen(&self, p: egui::Pos2) -> egui::Pos2 {
+        self.transform * p
+    }
+
     fn view_to_graph(&self, p: egui::Pos2) -> egui::Pos2 {
         self.transform.inverse() * p
     }
@@ -607,6 +613,8 @@ impl EditorApp {
             ui.separator();
             ui.selectable_value(&mut self.view, View::Canvas, "Canvas");
             ui.selectable_value(&mut self.view, View::Summary, "Summary");
+            ui.separator();
+            ui.toggle_value(&mut self.training.show_panel, "Training");
         });
     }
 

@@ -24,6 +24,8 @@ fn main() -> eframe::Result {
         // A file that fails to load is reported in the window; nothing is overwritten.
         app.open(f);
     }
+    // The window is big enough for the training panel; tests start without it.
+    app.training.show_panel = true;
     let measure = std::env::var("HYPHAE_MEASURE")
         .ok()
         .and_then(|s| s.parse::<f64>().ok());

@@ -398,7 +398,10 @@ fn line<'a>(name: &str, pts: &[[f64; 2]], color: Color32) -> Line<'a> {
     Line::new(name.to_string(), PlotPoints::from(pts.to_vec())).color(color)
 }
 
-fn past_lines<'a>(past: &[RunHistory], pick: impl Fn(&RunHistory) -> &Vec<[f64; 2]>) -> Vec<Line<'a>> {
+fn past_lines<'a>(
+    past: &[RunHistory],
+    pick: impl Fn(&RunHistory) -> &Vec<[f64; 2]>,
+) -> Vec<Line<'a>> {
     past.iter()
         .filter(|r| !pick(r).is_empty())
         .map(|r| line(&r.label, pick(r), PAST).width(1.0))
@@ -491,17 +494,19 @@ pub fn node_live(ui: &mut Ui, st: &TrainState, name: &str, params: &[String]) {
         ui.separator();
         let l = &ph.latest;
         ui.label(RichText::new(p).strong());
-        egui::Grid::new(("live-param", p)).num_columns(2).show(ui, |ui| {
-            for (k, v) in [
-                ("grad norm", format!("{:.3e}", l.grad_norm)),
-                ("weight norm", format!("{:.3e}", l.weight_norm)),
-                ("update/weight", format!("{:.3e}", l.update_ratio)),
-            ] {
-                ui.label(k);
-                ui.label(RichText::new(v).monospace());
-                ui.end_row();
-            }
-        });
+        egui::Grid::new(("live-param", p))
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (k, v) in [
+                    ("grad norm", format!("{:.3e}", l.grad_norm)),
+                    ("weight norm", format!("{:.3e}", l.weight_norm)),
+                    ("update/weight", format!("{:.3e}", l.update_ratio)),
+                ] {
+                    ui.label(k);
+                    ui.label(RichText::new(v).monospace());
+                    ui.end_row();
+                }
+            });
         // Norms span decades: plot log10.
         let series = |f: fn(&(u64, f64, f64, f64)) -> f64| -> Vec<[f64; 2]> {
             ph.series
@@ -537,7 +542,9 @@ fn histogram(ui: &mut Ui, id: impl egui::AsId, name: &str, h: &Histogram, color:
         .height(90.0)
         .show_y(false)
         .legend(Legend::default())
-        .show(ui, |p| p.bar_chart(BarChart::new(format!("{name} histogram"), bars).color(color)));
+        .show(ui, |p| {
+            p.bar_chart(BarChart::new(format!("{name} histogram"), bars).color(color))
+        });
 }
 
 /// The last evaluation: loss, accuracy and the confusion matrix (rows: true class).
@@ -553,7 +560,10 @@ pub fn confusion_window(ctx: &egui::Context, st: &mut TrainState) {
         .open(&mut open)
         .collapsible(false)
         .show(ctx, |ui| {
-            ui.label(format!("validation loss {:.4} on {} samples", r.loss, r.samples));
+            ui.label(format!(
+                "validation loss {:.4} on {} samples",
+                r.loss, r.samples
+            ));
             if let Some(a) = r.accuracy {
                 ui.label(format!("accuracy {:.2}%", a * 100.0));
             }
@@ -577,7 +587,11 @@ pub fn confusion_window(ctx: &egui::Context, st: &mut TrainState) {
                         } else {
                             Color32::from_rgb((40.0 + 180.0 * k) as u8, 30, 30)
                         };
-                        ui.label(RichText::new(c.to_string()).monospace().background_color(bg));
+                        ui.label(
+                            RichText::new(c.to_string())
+                                .monospace()
+                                .background_color(bg),
+                        );
                     }
                     ui.end_row();
                 }

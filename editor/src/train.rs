@@ -7,11 +7,11 @@
 //! on the trainer.
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use hyphae::Tensor;
 use hyphae::data::{self, Loader, LoaderOptions};
 use hyphae::ecs::{ParamStats, TensorStats, TrainEvent};
 use hyphae::graph::{Source, ValidGraph};
 use hyphae::train::trainer::{EvalReport, TrainOptions, Trainer};
-use hyphae::Tensor;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -245,7 +245,10 @@ fn worker(
             }
             batch[features] = x;
             let t0 = Instant::now();
-            let outcome = trainer.runtime.train_step(batch).map_err(|e| e.to_string())?;
+            let outcome = trainer
+                .runtime
+                .train_step(batch)
+                .map_err(|e| e.to_string())?;
             let secs = t0.elapsed().as_secs_f64().max(1e-9);
             trainer.batch_in_epoch += 1;
             forward_events(&ev_rx, out);
@@ -504,7 +507,7 @@ impl Default for TrainState {
             live_lr: 0.0,
             weights_path: "runs/editor/weights.safetensors".into(),
             messages: Vec::new(),
-            show_panel: true,
+            show_panel: false,
             show_confusion: false,
             smooth: None,
             runs_started: 0,
@@ -767,7 +770,10 @@ impl TrainState {
             };
             if let Some(b) = badge {
                 let v = out.entry(node.to_string()).or_default();
-                if !v.iter().any(|x| std::mem::discriminant(x) == std::mem::discriminant(&b)) {
+                if !v
+                    .iter()
+                    .any(|x| std::mem::discriminant(x) == std::mem::discriminant(&b))
+                {
                     v.push(b);
                 }
             }

@@ -20,7 +20,8 @@ fn workspace() -> PathBuf {
 
 fn harness(app: EditorApp) -> Harness<'static, EditorApp> {
     let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        // Tall enough that the whole CNN fits on the canvas above the training panel.
+        .with_size(egui::vec2(1600.0, 1500.0))
         .build_ui_state(|ui, app: &mut EditorApp| app.show(ui), app);
     h.run_steps(3);
     h
@@ -46,7 +47,32 @@ fn open(graph: &Path, dataset: &str) -> Harness<'static, EditorApp> {
     let mut app = EditorApp::new(workspace().join("graphs"));
     assert!(app.open(graph));
     app.training.dataset = dataset.to_string();
+    app.training.show_panel = true;
     harness(app)
+}
+
+/// Clicks a node's title on the canvas (its widgets report graph-space rectangles).
+fn click_node(h: &mut Harness<'_, EditorApp>, name: &str) {
+    let graph_pos = h.get_by_label(name).rect().center();
+    let pos = h.state().graph_to_screen(graph_pos);
+    h.hover_at(pos);
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(3);
+}
+
+/// Whether some widget has this label (legends repeat grid labels).
+fn shows(h: &Harness<'_, EditorApp>, label: &str) {
+    assert!(
+        h.get_all_by_label(label).next().is_some(),
+        "`{label}` shown"
+    );
 }
 
 fn mean(v: &[[f64; 2]]) -> f64 {
@@ -66,7 +92,10 @@ fn shapes_cnn_trains_live_and_a_clicked_node_shows_statistics() {
     let loss = h.state().training.run.loss.clone();
     assert!(loss.iter().all(|p| p[1].is_finite()));
     let (first, last) = (mean(&loss[..4]), mean(&loss[loss.len() - 4..]));
-    assert!(last < first, "loss falls: first steps {first}, last steps {last}");
+    assert!(
+        last < first,
+        "loss falls: first steps {first}, last steps {last}"
+    );
     assert_eq!(
         h.state().training.run.smoothed.len(),
         loss.len(),
@@ -80,21 +109,19 @@ fn shapes_cnn_trains_live_and_a_clicked_node_shows_statistics() {
     wait_for(&mut h, "statistics", |s| {
         s.training.nodes.contains_key("relu1") && s.training.params.contains_key("conv1.weight")
     });
-    h.get_by_label("relu1").click();
-    h.run_steps(2);
+    click_node(&mut h, "relu1");
     assert_eq!(h.state().selected, vec!["relu1".to_string()]);
-    h.get_by_label("Live statistics");
-    h.get_by_label("activation mean");
-    h.get_by_label("zero fraction");
-    h.get_by_label("activations histogram");
+    shows(&h, "Live statistics");
+    shows(&h, "activation mean");
+    shows(&h, "zero fraction");
+    shows(&h, "activations histogram");
 
-    h.get_by_label("conv1").click();
-    h.run_steps(2);
+    click_node(&mut h, "conv1");
     assert_eq!(h.state().selected, vec!["conv1".to_string()]);
-    h.get_by_label("conv1.weight");
-    h.get_by_label("grad norm");
-    h.get_by_label("update/weight");
-    h.get_by_label("gradient histogram");
+    shows(&h, "conv1.weight");
+    shows(&h, "grad norm");
+    shows(&h, "update/weight");
+    shows(&h, "gradient histogram");
 
     h.get_by_label("⏹ Stop").click();
     h.run_steps(2);
@@ -129,7 +156,9 @@ fn pause_stops_the_step_counter_and_resume_continues() {
     });
 
     h.get_by_label("⏵ Resume").click();
-    wait_for(&mut h, "steps after resuming", |s| s.training.step >= at + 4);
+    wait_for(&mut h, "steps after resuming", |s| {
+        s.training.step >= at + 4
+    });
     assert_eq!(h.state().training.phase, Phase::Running);
 
     // A new learning rate applies from the next step, without a restart.
@@ -188,7 +217,10 @@ fn save_load_and_evaluate_weights() {
     // A fresh session: load the saved weights, evaluate, see the confusion matrix.
     h.get_by_label("Load weights").click();
     wait_for(&mut h, "loaded", |s| {
-        s.training.messages.iter().any(|(m, _)| m.starts_with("loaded weights"))
+        s.training
+            .messages
+            .iter()
+            .any(|(m, _)| m.starts_with("loaded weights"))
     });
     h.get_by_label("Evaluate").click();
     wait_for(&mut h, "the evaluation", |s| s.training.show_confusion);
