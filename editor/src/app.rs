@@ -3,6 +3,7 @@
 use crate::canvas::{self, Action, ERROR_RED, Viewer};
 use crate::doc::{Document, shape_text};
 use crate::reflect::{self, Val};
+use crate::train::TrainState;
 use egui::emath::TSTransform;
 use egui::{Color32, Id, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use egui_snarl::ui::{SnarlStyle, SnarlWidget};
@@ -116,6 +117,8 @@ pub struct EditorApp {
     transform: TSTransform,
     /// Snarl's own selection last frame, to notice when it changes (Shift+click, rectangle).
     snarl_selection: Vec<String>,
+    /// Live training: the session, its curves and per-layer statistics.
+    pub training: TrainState,
 }
 
 impl EditorApp {
@@ -147,6 +150,7 @@ impl EditorApp {
             fit_view: true,
             transform: TSTransform::IDENTITY,
             snarl_selection: Vec::new(),
+            training: TrainState::default(),
         }
     }
 
@@ -355,6 +359,12 @@ impl EditorApp {
             op: Box::new(op),
             pos: (pos.x + k - 80.0, pos.y + k - 40.0),
         });
+    }
+
+    /// Where a canvas (graph-space) point is on screen: node widgets report graph-space
+    /// rectangles, so tests click through this.
+    pub fn graph_to_screen(&self, p: egui::Pos2) -> egui::Pos2 {
+        self.transform * p
     }
 
     fn view_to_graph(&self, p: egui::Pos2) -> egui::Pos2 {
@@ -598,10 +608,13 @@ impl EditorApp {
                 if ui.button("Fit graph in view").clicked() {
                     self.fit_view = true;
                 }
+                ui.checkbox(&mut self.training.show_panel, "Training panel");
             });
             ui.separator();
             ui.selectable_value(&mut self.view, View::Canvas, "Canvas");
             ui.selectable_value(&mut self.view, View::Summary, "Summary");
+            ui.separator();
+            ui.toggle_value(&mut self.training.show_panel, "Training");
         });
     }
 
@@ -688,7 +701,11 @@ impl EditorApp {
             max_scale: Some(2.0),
             ..SnarlStyle::new()
         };
+        let badges = self
+            .training
+            .badges(|n| self.doc.node(n).is_some_and(|d| d.op.kind() == "ReLU"));
         let mut viewer = Viewer {
+            badges: &badges,
             doc: &self.doc,
             actions: Vec::new(),
             rects: Vec::new(),
@@ -919,6 +936,20 @@ impl EditorApp {
             self.inspect_input(ui, &name);
         } else {
             self.inspect_node(ui, &name);
+            let params: Vec<String> = self
+                .doc
+                .inferred
+                .get(&name)
+                .map(|i| {
+                    i.params
+                        .iter()
+                        .filter(|p| p.kind == hyphae::ops::ParamKind::Trainable)
+                        .map(|p| format!("{name}.{}", p.name))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ui.separator();
+            crate::panel::node_live(ui, &self.training, &name, &params);
         }
         let errors: Vec<String> = self
             .doc
@@ -1328,6 +1359,16 @@ impl EditorApp {
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        // Drain the trainer's messages: never blocks, so frames never wait on training.
+        self.training.poll();
+        if self.training.show_panel {
+            egui::Panel::bottom("training")
+                .resizable(true)
+                .default_size(250.0)
+                .show(ui, |ui| {
+                    crate::panel::training_panel(ui, &mut self.training, &mut self.doc)
+                });
+        }
         egui::Panel::left("palette")
             .default_size(190.0)
             .show(ui, |ui| self.palette(ui));
@@ -1341,6 +1382,7 @@ impl EditorApp {
             }
         });
         self.dialogs(&ctx);
+        crate::panel::confusion_window(&ctx, &mut self.training);
         let title = format!(
             "hyphae editor — {}{}",
             self.doc

@@ -38,6 +38,7 @@ pub enum Action {
 
 pub const ERROR_RED: Color32 = Color32::from_rgb(230, 70, 70);
 const SHAPE_COLOR: Color32 = Color32::from_rgb(130, 200, 255);
+const BADGE_AMBER: Color32 = Color32::from_rgb(240, 170, 50);
 const INPUT_FILL: Color32 = Color32::from_rgb(36, 58, 48);
 
 /// Number of input ports a node shows: its connections, at least the arity's minimum,
@@ -94,6 +95,8 @@ pub fn names(doc: &Document) -> Vec<String> {
 /// Reads the document for display and collects actions.
 pub struct Viewer<'a> {
     pub doc: &'a Document,
+    /// Training problems per node (dead units, vanishing/exploding gradients, NaN).
+    pub badges: &'a std::collections::HashMap<String, Vec<crate::train::Badge>>,
     pub actions: Vec<Action>,
     /// Node rectangles in graph space, for click-to-select.
     pub rects: Vec<(NodeId, egui::Rect)>,
@@ -173,8 +176,16 @@ impl SnarlViewer<String> for Viewer<'_> {
         {
             frame = frame.fill(Color32::from_rgb(60, 44, 30));
         }
-        if !self.doc.errors_for(name).is_empty() {
+        let badged = self.badges.get(name).is_some_and(|b| !b.is_empty());
+        if !self.doc.errors_for(name).is_empty()
+            || self
+                .badges
+                .get(name)
+                .is_some_and(|b| b.contains(&crate::train::Badge::NonFinite))
+        {
             frame = frame.stroke(Stroke::new(2.0, ERROR_RED));
+        } else if badged {
+            frame = frame.stroke(Stroke::new(2.0, BADGE_AMBER));
         } else if self.selected.contains(name) {
             frame = frame.stroke(Stroke::new(2.0, Color32::from_rgb(250, 200, 80)));
         }
@@ -293,6 +304,18 @@ impl SnarlViewer<String> for Viewer<'_> {
             }
             for e in self.doc.errors_for(name) {
                 ui.add(egui::Label::new(RichText::new(&e.message).small().color(ERROR_RED)).wrap());
+            }
+            for b in self.badges.get(name).into_iter().flatten() {
+                let color = match b {
+                    crate::train::Badge::NonFinite => ERROR_RED,
+                    _ => BADGE_AMBER,
+                };
+                ui.label(
+                    RichText::new(format!("⚠ {}", b.text()))
+                        .small()
+                        .strong()
+                        .color(color),
+                );
             }
         });
     }

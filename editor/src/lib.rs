@@ -4,7 +4,9 @@
 pub mod app;
 pub mod canvas;
 pub mod doc;
+pub mod panel;
 pub mod reflect;
+pub mod train;
 
 pub use app::EditorApp;
 pub use doc::Document;
