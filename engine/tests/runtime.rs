@@ -602,17 +602,43 @@ const LOSS: f64 = 1.04499090e+00;
 /// ```
 #[test]
 fn pytorch_safetensors_weights_load() {
-    let g = ValidGraph::from_ron(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../graphs/xor.ron")).unwrap(), "xor.ron").unwrap();
+    let g = ValidGraph::from_ron(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../graphs/xor.ron"))
+            .unwrap(),
+        "xor.ron",
+    )
+    .unwrap();
     let cases = [
-        ("torch_xor_f16.safetensors", [-0.4898839592933655f32, -0.3967819809913635, -0.33073854446411133, -0.2545754313468933]),
-        ("torch_xor_bf16.safetensors", [-0.49110713601112366, -0.39790672063827515, -0.33223220705986023, -0.2557673454284668]),
+        (
+            "torch_xor_f16.safetensors",
+            [
+                -0.4898839592933655f32,
+                -0.3967819809913635,
+                -0.33073854446411133,
+                -0.2545754313468933,
+            ],
+        ),
+        (
+            "torch_xor_bf16.safetensors",
+            [
+                -0.49110713601112366,
+                -0.39790672063827515,
+                -0.33223220705986023,
+                -0.2557673454284668,
+            ],
+        ),
     ];
     for (file, want) in cases {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(file);
         let ck = hyphae::train::checkpoint::Checkpoint::load(&path).unwrap();
         let mut rt = Runtime::new(g.clone()).unwrap();
         rt.load_state_dict(&ck.tensors, file).unwrap();
-        let out = rt.model().predict(&[xor_batch().swap_remove(0), Tensor::zeros(&[0])], "fc2").unwrap();
+        let out = rt
+            .model()
+            .predict(&[xor_batch().swap_remove(0), Tensor::zeros(&[0])], "fc2")
+            .unwrap();
         for (a, b) in out.data().iter().zip(want) {
             assert!((a - b).abs() < 1e-5, "{file}: {:?} vs {want:?}", out.data());
         }
