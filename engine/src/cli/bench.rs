@@ -44,16 +44,12 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
         .collect()
 }
 
-pub fn bench(path: &Path, steps: usize, single_threaded: bool) -> Result<i32> {
+pub fn bench(path: &Path, steps: usize, executor: Executor) -> Result<i32> {
     let g = ValidGraph::load(path)?;
     let batch = g.file.training.batch_size;
     let mut rng = Rng::seed(0);
     let inputs = synthetic_batch(&g, batch, &mut rng);
-    let executor = if single_threaded {
-        Executor::SingleThreaded
-    } else {
-        Executor::MultiThreaded
-    };
+    let executor = executor.resolve(&g);
     let mut rt = Runtime::with_executor(g, executor)?;
     rt.hyper_mut().stats_every = 0;
     let warmup = (steps / 10).max(3);
@@ -69,7 +65,7 @@ pub fn bench(path: &Path, steps: usize, single_threaded: bool) -> Result<i32> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     println!(
-        "{}: batch {batch}, {} threads: median {:.3} ms/step, {:.1} steps/s ({} steps, min {:.3} ms, max {:.3} ms)",
+        "{}: batch {batch}, {} threads, {executor:?} executor: median {:.3} ms/step, {:.1} steps/s ({} steps, min {:.3} ms, max {:.3} ms)",
         path.display(),
         rayon::current_num_threads(),
         median * 1e3,

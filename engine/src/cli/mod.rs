@@ -97,9 +97,13 @@ pub enum Command {
         steps: usize,
         #[arg(long)]
         threads: Option<usize>,
-        /// Run the whole schedule on one thread (bevy's single-threaded executor).
-        #[arg(long)]
+        /// Run the whole schedule on one thread (bevy's single-threaded executor). By
+        /// default the executor is picked by the graph's FLOPs (single-threaded for small).
+        #[arg(long, conflicts_with = "multi_threaded_executor")]
         single_threaded_executor: bool,
+        /// Use bevy's multi-threaded executor whatever the graph's size.
+        #[arg(long)]
+        multi_threaded_executor: bool,
     },
 }
 
@@ -160,9 +164,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             steps,
             threads,
             single_threaded_executor,
+            multi_threaded_executor,
         } => {
             set_threads(threads)?;
-            bench::bench(&graph, steps, single_threaded_executor)
+            let executor = if single_threaded_executor {
+                crate::ecs::Executor::SingleThreaded
+            } else if multi_threaded_executor {
+                crate::ecs::Executor::MultiThreaded
+            } else {
+                crate::ecs::Executor::Auto
+            };
+            bench::bench(&graph, steps, executor)
         }
     }
 }

@@ -112,9 +112,16 @@ pub fn forward(
             });
         }
         let run = |job: &ForwardJob<'_>| -> crate::Result<Forward> {
+            // only Dropout draws from its seed; deriving one is a ChaCha block per node
+            let seed = if matches!(job.node.op, crate::ops::Op::Dropout(_)) {
+                node_seed(hyper.seed, step, job.node.index)
+            } else {
+                0
+            };
             let ctx = Ctx {
                 training,
-                seed: node_seed(hyper.seed, step, job.node.index),
+                seed,
+                input_grads: u64::MAX,
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
@@ -193,6 +200,8 @@ pub fn loss(topo: Res<Topology>, nodes: Query<(&Node, &Value)>, mut st: ResMut<S
 
 struct BackwardJob<'a> {
     node: &'a Node,
+    /// Bit i: source i is a node (data inputs need no gradient).
+    input_grads: u64,
     inputs: Vec<Tensor>,
     params: Vec<Tensor>,
     forward: Forward,
@@ -245,8 +254,15 @@ pub fn backward(
                 .get_mut(e)
                 .map(|mut s| std::mem::take(&mut s.0))
                 .unwrap_or_default();
+            let input_grads = node
+                .sources
+                .iter()
+                .enumerate()
+                .filter(|&(i, src)| i < 64 && nodes.get(*src).is_ok())
+                .fold(0u64, |m, (i, _)| m | 1 << i);
             jobs.push(BackwardJob {
                 node,
+                input_grads,
                 inputs: node.sources.iter().map(get).collect(),
                 params: node.params.iter().map(get).collect(),
                 forward: Forward::new(output, kept),
@@ -254,7 +270,11 @@ pub fn backward(
             });
         }
         let run = |job: &BackwardJob<'_>| {
-            let ctx = Ctx { training, seed: 0 };
+            let ctx = Ctx {
+                training,
+                seed: 0,
+                input_grads: job.input_grads,
+            };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
             job.node
@@ -377,15 +397,19 @@ pub fn optimizer(
     }
     let opt = &hyper.optimizer;
     let lr = st.lr;
+    let collect_stats = st.collect_stats;
     let update = |(param, value, grad, state, stats): OptimizerItem<'_>| {
         let Some(g) = grad.0.as_ref() else { return };
         let w = value.0.data_mut();
         let update_sq = optim::update(opt, lr * param.lr_mult, w, g.data(), &mut state.0);
-        let weight_sq: f64 = w.iter().map(|&x| x as f64 * x as f64).sum();
-        *stats = UpdateStats {
-            weight_norm: weight_sq.sqrt(),
-            update_norm: update_sq.sqrt(),
-        };
+        // the weight norm is another pass over the weights: only on statistics steps
+        if collect_stats {
+            let weight_sq: f64 = w.iter().map(|&x| x as f64 * x as f64).sum();
+            *stats = UpdateStats {
+                weight_norm: weight_sq.sqrt(),
+                update_norm: update_sq.sqrt(),
+            };
+        }
     };
     // Parameters are independent: update them in parallel when there is enough work.
     let items: Vec<OptimizerItem<'_>> = params

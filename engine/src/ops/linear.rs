@@ -102,10 +102,26 @@ impl Layer for Linear {
     }
 
     fn forward(&self, _ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward> {
-        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
-        let out_shape = self.output_shape(&shapes)?;
-        check_params(OP, &self.params(&shapes)?, params)?;
+        // the common, valid case checked without building the specs (this runs every step)
+        let fast_ok = inputs.len() == 1 && {
+            let x = inputs[0];
+            x.rank() >= 2
+                && self.out_features > 0
+                && self.in_features.is_none_or(|f| f == x.dim(-1))
+                && params.len() == 1 + self.bias as usize
+                && params[0].shape() == [self.out_features, x.dim(-1)]
+                && params
+                    .get(1)
+                    .is_none_or(|b| b.shape() == [self.out_features])
+        };
+        if !fast_ok {
+            let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+            self.output_shape(&shapes)?;
+            check_params(OP, &self.params(&shapes)?, params)?;
+        }
         let x = inputs[0];
+        let mut out_shape = x.shape().to_vec();
+        *out_shape.last_mut().unwrap_or(&mut 0) = self.out_features;
         let (rows, in_f) = x.rows_cols();
         let out_f = self.out_features;
         let mut y = vec![0.0; rows * out_f];
@@ -131,7 +147,7 @@ impl Layer for Linear {
 
     fn backward(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         inputs: &[&Tensor],
         params: &[&Tensor],
         _forward: &Forward,
@@ -149,19 +165,24 @@ impl Layer for Linear {
                 x.shape(),
             ));
         }
-        // dX = dY (rows×out) · W (out×in)
-        let mut dx = vec![0.0; rows * in_f];
-        matmul_into(
-            &mut dx,
-            grad_output.data(),
-            Layout::Normal,
-            w.data(),
-            Layout::Normal,
-            rows,
-            out_f,
-            in_f,
-            false,
-        );
+        // dX = dY (rows×out) · W (out×in), unless nobody reads it (a data input)
+        let dx = if ctx.wants_input_grad(0) {
+            let mut dx = vec![0.0; rows * in_f];
+            matmul_into(
+                &mut dx,
+                grad_output.data(),
+                Layout::Normal,
+                w.data(),
+                Layout::Normal,
+                rows,
+                out_f,
+                in_f,
+                false,
+            );
+            Some(Tensor::new(x.shape(), dx)?)
+        } else {
+            None
+        };
         // dW = dYᵀ (out×rows) · X (rows×in)
         let mut dw = vec![0.0; out_f * in_f];
         matmul_into(
@@ -181,7 +202,7 @@ impl Layer for Linear {
             grads.push(Some(db));
         }
         Ok(Backward {
-            inputs: vec![Some(Tensor::new(x.shape(), dx)?)],
+            inputs: vec![dx],
             params: grads,
         })
     }

@@ -59,6 +59,9 @@ pub struct Ctx {
     /// Seed for this op's randomness in this step (dropout masks); the runtime derives it
     /// from (run seed, step, node) so runs are reproducible.
     pub seed: u64,
+    /// Bit `i` set: backward must return input `i`'s gradient. A clear bit (a data input,
+    /// whose gradient nobody reads) lets backward skip that work and return `None`.
+    pub input_grads: u64,
 }
 
 impl Ctx {
@@ -66,6 +69,7 @@ impl Ctx {
         Ctx {
             training: true,
             seed,
+            input_grads: u64::MAX,
         }
     }
 
@@ -73,7 +77,13 @@ impl Ctx {
         Ctx {
             training: false,
             seed: 0,
+            input_grads: u64::MAX,
         }
+    }
+
+    /// Whether backward must compute input `i`'s gradient.
+    pub fn wants_input_grad(&self, i: usize) -> bool {
+        i >= 64 || self.input_grads & (1 << i) != 0
     }
 }
 

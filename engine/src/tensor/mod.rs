@@ -22,8 +22,53 @@ const PAR_CHUNK: usize = 1 << 14;
 
 #[derive(Clone, PartialEq)]
 pub struct Tensor {
-    shape: Vec<usize>,
+    shape: Shape,
     data: Arc<Vec<f32>>,
+}
+
+/// Rank up to this is stored inline: cloning a tensor (done for every input of every node
+/// each step) then allocates nothing.
+const INLINE_RANK: usize = 6;
+
+/// A tensor's dimensions: inline for the usual ranks, on the heap beyond.
+#[derive(Clone)]
+enum Shape {
+    Inline(u8, [usize; INLINE_RANK]),
+    Heap(Vec<usize>),
+}
+
+impl Shape {
+    fn from(dims: &[usize]) -> Shape {
+        if dims.len() <= INLINE_RANK {
+            let mut a = [0; INLINE_RANK];
+            a[..dims.len()].copy_from_slice(dims);
+            Shape::Inline(dims.len() as u8, a)
+        } else {
+            Shape::Heap(dims.to_vec())
+        }
+    }
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        match self {
+            Shape::Inline(n, a) => &a[..*n as usize],
+            Shape::Heap(v) => v,
+        }
+    }
+}
+
+impl PartialEq for Shape {
+    fn eq(&self, other: &Shape) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 impl std::fmt::Debug for Tensor {
@@ -57,14 +102,14 @@ impl Tensor {
             ));
         }
         Ok(Tensor {
-            shape: shape.to_vec(),
+            shape: Shape::from(shape),
             data: Arc::new(data),
         })
     }
 
     pub fn full(shape: &[usize], value: f32) -> Self {
         Tensor {
-            shape: shape.to_vec(),
+            shape: Shape::from(shape),
             data: Arc::new(vec![value; numel(shape)]),
         }
     }
@@ -84,7 +129,7 @@ impl Tensor {
     /// Elements `f(i)` for flat index `i`.
     pub fn from_fn(shape: &[usize], f: impl FnMut(usize) -> f32) -> Self {
         Tensor {
-            shape: shape.to_vec(),
+            shape: Shape::from(shape),
             data: Arc::new((0..numel(shape)).map(f).collect()),
         }
     }
@@ -160,7 +205,7 @@ impl Tensor {
             ));
         }
         Ok(Tensor {
-            shape: shape.to_vec(),
+            shape: Shape::from(shape),
             data: self.data.clone(),
         })
     }
