@@ -16,7 +16,7 @@
 //! only adds scheduling). Column buffers are per thread and reused across samples and
 //! calls, so steady-state training allocates none.
 
-use super::{Layout, PARALLEL_MIN_MACS, parallelism_for};
+use super::{Layout, PARALLEL_MIN_MACS, matmul_with, parallelism_for};
 use crate::error::{Error, Result};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -262,72 +262,6 @@ pub fn col2im(g: &ConvGeom, cols: &[f32], x: &mut [f32]) {
                 }
             }
         }
-    }
-}
-
-/// Row/column strides of a logical rows × cols matrix stored with `layout`.
-fn strides(layout: Layout, rows: usize, cols: usize) -> (isize, isize) {
-    match layout {
-        Layout::Normal => (cols as isize, 1),
-        Layout::Transposed => (1, rows as isize),
-    }
-}
-
-/// `dst (m×n) = [dst +] A (m×k) · B (k×n)` with explicit gemm parallelism, so a matmul
-/// inside a rayon task can stay on its thread (`crate::tensor::matmul_into` decides from
-/// the size alone).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_with(
-    parallelism: Parallelism,
-    dst: &mut [f32],
-    a: &[f32],
-    a_layout: Layout,
-    b: &[f32],
-    b_layout: Layout,
-    m: usize,
-    k: usize,
-    n: usize,
-    accumulate: bool,
-) {
-    assert!(
-        dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n,
-        "matmul_with: buffer too small for {m}x{k}x{n}"
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(0.0);
-        }
-        return;
-    }
-    let (a_rs, a_cs) = strides(a_layout, m, k);
-    let (b_rs, b_cs) = strides(b_layout, k, n);
-    // SAFETY: the assert above guarantees every index gemm touches is in bounds for the
-    // given strides: A is m×k, B is k×n, dst is m×n, each exactly as laid out.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 

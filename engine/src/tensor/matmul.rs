@@ -53,9 +53,28 @@ pub fn matmul_into(
     n: usize,
     accumulate: bool,
 ) {
+    let par = parallelism_for(m, k, n);
+    matmul_with(par, dst, a, a_layout, b, b_layout, m, k, n, accumulate);
+}
+
+/// [`matmul_into`] with explicit gemm parallelism, so a matmul inside a rayon task (a conv
+/// sample) can stay on its thread; `matmul_into` decides from the size alone.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_with(
+    parallelism: Parallelism,
+    dst: &mut [f32],
+    a: &[f32],
+    a_layout: Layout,
+    b: &[f32],
+    b_layout: Layout,
+    m: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+) {
     assert!(
         dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n,
-        "matmul_into: buffer too small for {m}x{k}x{n}"
+        "matmul_with: buffer too small for {m}x{k}x{n}"
     );
     if m == 0 || n == 0 {
         return;
@@ -90,7 +109,7 @@ pub fn matmul_into(
             false,
             false,
             false,
-            parallelism_for(m, k, n),
+            parallelism,
         );
     }
 }

@@ -8,7 +8,7 @@ pub mod conv;
 mod matmul;
 mod random;
 
-pub use matmul::{Layout, PARALLEL_MIN_MACS, matmul_into, parallelism_for};
+pub use matmul::{Layout, PARALLEL_MIN_MACS, matmul_into, matmul_with, parallelism_for};
 pub use random::Rng;
 
 use crate::error::{Error, Result};
