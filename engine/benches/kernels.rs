@@ -14,6 +14,7 @@ use hyphae::Tensor;
 use hyphae::ops::conv2d::Conv2d;
 use hyphae::ops::gradcheck::{default_params, randn};
 use hyphae::ops::{Ctx, Layer, Size2};
+use hyphae::tensor::{Layout, matmul_into, matmul_with};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -330,6 +331,54 @@ fn conv_section() {
     );
 }
 
+/// The matmuls of one training step of the `mlp` reference workload (784-512-256-10,
+/// batch 128): forward x·Wᵀ, dW = dYᵀ·X, dX = dY·W (none for the data input).
+const MLP_MATMULS: [(&str, usize, usize, usize, Layout, Layout); 8] = [
+    ("fc1 fwd", 128, 784, 512, Layout::Normal, Layout::Transposed),
+    ("fc2 fwd", 128, 512, 256, Layout::Normal, Layout::Transposed),
+    ("fc3 fwd", 128, 256, 10, Layout::Normal, Layout::Transposed),
+    ("fc1 dW", 512, 128, 784, Layout::Transposed, Layout::Normal),
+    ("fc2 dW", 256, 128, 512, Layout::Transposed, Layout::Normal),
+    ("fc3 dW", 10, 128, 256, Layout::Transposed, Layout::Normal),
+    ("fc2 dX", 128, 256, 512, Layout::Normal, Layout::Normal),
+    ("fc3 dX", 128, 10, 256, Layout::Normal, Layout::Normal),
+];
+
+fn mlp_section() {
+    println!("mlp workload matmuls (batch 128): GFLOP/s wall (CPU-normalised), µs per call");
+    println!(
+        "{:>8} {:>14} {:>22} {:>22}",
+        "matmul", "m×k×n", "auto parallelism", "one thread"
+    );
+    let (mut auto_us, mut one_us) = (0.0, 0.0);
+    for (name, m, k, n, la, lb) in MLP_MATMULS {
+        let a = randn(&[m * k], 1).data().to_vec();
+        let b = randn(&[k * n], 2).data().to_vec();
+        let flops = 2.0 * (m * k * n) as f64;
+        let mut dst = vec![0.0f32; m * n];
+        let auto = gflops(flops, || {
+            matmul_into(&mut dst, &a, la, &b, lb, m, k, n, false);
+            black_box(&dst);
+        });
+        let one = gflops(flops, || {
+            matmul_with(Parallelism::None, &mut dst, &a, la, &b, lb, m, k, n, false);
+            black_box(&dst);
+        });
+        let us = |r: Rate| flops / r.wall / 1e3;
+        auto_us += us(auto);
+        one_us += us(one);
+        println!(
+            "{name:>8} {:>14} {:>14} {:>6.0} µs {:>14} {:>6.0} µs",
+            format!("{m}×{k}×{n}"),
+            auto.to_string(),
+            us(auto),
+            one.to_string(),
+            us(one)
+        );
+    }
+    println!("total: {auto_us:.0} µs (auto), {one_us:.0} µs (one thread)");
+}
+
 fn main() {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads())
@@ -348,5 +397,9 @@ fn main() {
     }
     if run("conv") {
         conv_section();
+        println!();
+    }
+    if run("mlp") {
+        mlp_section();
     }
 }

@@ -401,7 +401,14 @@ pub fn optimizer(
     let update = |(param, value, grad, state, stats): OptimizerItem<'_>| {
         let Some(g) = grad.0.as_ref() else { return };
         let w = value.0.data_mut();
-        let update_sq = optim::update(opt, lr * param.lr_mult, w, g.data(), &mut state.0);
+        let update_sq = optim::update(
+            opt,
+            lr * param.lr_mult,
+            w,
+            g.data(),
+            &mut state.0,
+            collect_stats,
+        );
         // the weight norm is another pass over the weights: only on statistics steps
         if collect_stats {
             let weight_sq: f64 = w.iter().map(|&x| x as f64 * x as f64).sum();

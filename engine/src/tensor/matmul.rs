@@ -4,6 +4,7 @@
 //! `Aᵀ·B` and `A·Bᵀ` as often as `A·B`, and a copy would cost as much as a small matmul.
 
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 /// Below this many multiply-adds a matmul runs on the calling thread: waking the pool
 /// costs more than it saves (measured with `cargo bench --bench kernels`).
@@ -87,30 +88,80 @@ pub fn matmul_with(
     }
     let (a_rs, a_cs) = strides(a_layout, m, k);
     let (b_rs, b_cs) = strides(b_layout, k, n);
-    // SAFETY: the asserts above guarantee every index gemm touches is in bounds for the
-    // given strides: A is m×k, B is k×n, dst is m×n, each exactly as laid out.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    let parts = match parallelism {
+        Parallelism::Rayon(t) if t > 1 => t,
+        _ => 1,
+    };
+    // Split the output into `parts` blocks of whole rows (or columns, whichever is longer),
+    // each multiplied by a single-threaded gemm on its own rayon task: one fork/join per
+    // product, where gemm's own threading synchronises once per cache block.
+    let split_rows = m >= n;
+    let len = if split_rows { m } else { n };
+    let block = len.div_ceil(parts).next_multiple_of(16).max(16);
+    let dst_ptr = SendPtr(dst.as_mut_ptr());
+    let (a_ptr, b_ptr) = (
+        SendPtr(a.as_ptr().cast_mut()),
+        SendPtr(b.as_ptr().cast_mut()),
+    );
+    let run = |start: usize| {
+        let count = block.min(len - start);
+        // SAFETY: the asserts above guarantee every index gemm touches is in bounds for
+        // the given strides (A is m×k, B is k×n, dst is m×n, each exactly as laid out);
+        // the blocks cover disjoint rows/columns of dst, so no two tasks write the same
+        // element, and A and B are only read.
+        unsafe {
+            let (dst, a, b, rows, cols) = if split_rows {
+                let dst = dst_ptr.get().add(start * n);
+                let a = a_ptr.get().offset(start as isize * a_rs);
+                (dst, a.cast_const(), b_ptr.get().cast_const(), count, n)
+            } else {
+                let dst = dst_ptr.get().add(start);
+                let b = b_ptr.get().offset(start as isize * b_cs);
+                (dst, a_ptr.get().cast_const(), b.cast_const(), m, count)
+            };
+            gemm::gemm(
+                rows,
+                cols,
+                k,
+                dst,
+                1,
+                n as isize,
+                accumulate,
+                a,
+                a_cs,
+                a_rs,
+                b,
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
+    };
+    if parts == 1 || len <= block {
+        run(0);
+    } else {
+        (0..len).into_par_iter().step_by(block).for_each(run);
+    }
+}
+
+/// A raw pointer that may cross to a rayon task; see the SAFETY note where it is used.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+
+// SAFETY: only used for the disjoint output blocks and read-only operands of one matmul,
+// which outlive the fork/join that uses them.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// A method, not a field access, so closures capture the whole `SendPtr`.
+    fn get(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -145,7 +196,14 @@ mod tests {
     #[test]
     fn all_layouts_match_naive() {
         let mut rng = crate::tensor::Rng::seed(0);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (17, 33, 9), (130, 70, 120)] {
+        // the last two are big enough to be split by rows, then by columns, across threads
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 33, 9),
+            (130, 70, 120),
+            (50, 300, 211),
+        ] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
             let want = naive(&a, &b, m, k, n);

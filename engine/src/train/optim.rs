@@ -1,7 +1,10 @@
 //! Optimizer updates on one parameter, exactly as PyTorch's `torch.optim` defines them
 //! (SGD with momentum/dampening/Nesterov/weight decay, Adam, AdamW, RMSprop).
 
+use rayon::prelude::*;
+
 use crate::graph::Optimizer;
+use crate::tensor::PARALLEL_MIN_ELEMS;
 
 /// Per-parameter optimizer state: a step count and up to two moment buffers.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -13,19 +16,56 @@ pub struct ParamState {
     pub buf2: Vec<f32>,
 }
 
-/// Updates `value` in place from `grad` with learning rate `lr`; returns the squared L2 norm
-/// of the applied update (for the update-to-weight ratio statistic).
+/// Elements per work item. Chunks have a fixed size, not one per thread, so the update-norm
+/// sum is added in the same order whatever the thread count (bit-identical runs).
+const CHUNK: usize = 1 << 14;
+
+/// One step's per-element rule with its scalars worked out once per parameter.
+#[derive(Clone, Copy)]
+enum Rule {
+    Sgd {
+        lr: f32,
+        weight_decay: f32,
+        /// 0 when SGD has no momentum buffer.
+        momentum: f32,
+        dampening: f32,
+        nesterov: bool,
+        /// PyTorch starts the momentum buffer at the first gradient, undamped.
+        first: bool,
+    },
+    Adam {
+        lr: f32,
+        weight_decay: f32,
+        decoupled: bool,
+        b1: f32,
+        b2: f32,
+        eps: f32,
+        step_size: f32,
+        bc2_sqrt: f32,
+    },
+    RmsProp {
+        lr: f32,
+        weight_decay: f32,
+        alpha: f32,
+        eps: f32,
+        momentum: f32,
+    },
+}
+
+/// Updates `value` in place from `grad` with learning rate `lr`. With `measure`, returns
+/// the squared L2 norm of the applied update (for the update-to-weight ratio statistic);
+/// otherwise 0, and the update runs without that extra f64 reduction.
 pub fn update(
     opt: &Optimizer,
     lr: f32,
     value: &mut [f32],
     grad: &[f32],
     state: &mut ParamState,
+    measure: bool,
 ) -> f64 {
     let n = value.len();
     state.steps += 1;
-    let mut update_sq = 0.0f64;
-    match *opt {
+    let rule = match *opt {
         Optimizer::Sgd {
             momentum,
             dampening,
@@ -37,20 +77,13 @@ pub fn update(
             if momentum != 0.0 && first {
                 state.buf1 = vec![0.0; n];
             }
-            for i in 0..n {
-                let mut g = grad[i] + weight_decay * value[i];
-                if momentum != 0.0 {
-                    let b = &mut state.buf1[i];
-                    *b = if first {
-                        g
-                    } else {
-                        momentum * *b + (1.0 - dampening) * g
-                    };
-                    g = if nesterov { g + momentum * *b } else { *b };
-                }
-                let du = lr * g;
-                value[i] -= du;
-                update_sq += (du as f64) * (du as f64);
+            Rule::Sgd {
+                lr,
+                weight_decay,
+                momentum,
+                dampening,
+                nesterov,
+                first,
             }
         }
         Optimizer::Adam {
@@ -65,7 +98,6 @@ pub fn update(
             weight_decay,
             ..
         } => {
-            let decoupled = matches!(opt, Optimizer::AdamW { .. });
             if state.buf1.is_empty() {
                 state.buf1 = vec![0.0; n];
                 state.buf2 = vec![0.0; n];
@@ -73,24 +105,15 @@ pub fn update(
             let t = state.steps as i32;
             let bc1 = 1.0 - (b1 as f64).powi(t);
             let bc2 = 1.0 - (b2 as f64).powi(t);
-            let step_size = (lr as f64 / bc1) as f32;
-            let bc2_sqrt = bc2.sqrt() as f32;
-            for i in 0..n {
-                let before = value[i];
-                let mut g = grad[i];
-                if decoupled {
-                    value[i] *= 1.0 - lr * weight_decay;
-                } else {
-                    g += weight_decay * value[i];
-                }
-                let m = &mut state.buf1[i];
-                *m = b1 * *m + (1.0 - b1) * g;
-                let v = &mut state.buf2[i];
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                let denom = v.sqrt() / bc2_sqrt + eps;
-                value[i] -= step_size * *m / denom;
-                let du = (value[i] - before) as f64;
-                update_sq += du * du;
+            Rule::Adam {
+                lr,
+                weight_decay,
+                decoupled: matches!(opt, Optimizer::AdamW { .. }),
+                b1,
+                b2,
+                eps,
+                step_size: (lr as f64 / bc1) as f32,
+                bc2_sqrt: bc2.sqrt() as f32,
             }
         }
         Optimizer::RmsProp {
@@ -106,20 +129,146 @@ pub fn update(
                     state.buf2 = vec![0.0; n];
                 }
             }
-            for i in 0..n {
-                let g = grad[i] + weight_decay * value[i];
-                let sq = &mut state.buf1[i];
-                *sq = alpha * *sq + (1.0 - alpha) * g * g;
-                let avg = sq.sqrt() + eps;
-                let du = if momentum > 0.0 {
-                    let b = &mut state.buf2[i];
-                    *b = momentum * *b + g / avg;
-                    lr * *b
+            Rule::RmsProp {
+                lr,
+                weight_decay,
+                alpha,
+                eps,
+                momentum,
+            }
+        }
+    };
+    // Buffers a rule does not use are empty: their chunks are empty slices.
+    let mut buf1 = state.buf1.chunks_mut(CHUNK);
+    let mut buf2 = state.buf2.chunks_mut(CHUNK);
+    let jobs: Vec<_> = value
+        .chunks_mut(CHUNK)
+        .zip(grad.chunks(CHUNK))
+        .map(|(v, g)| {
+            (
+                v,
+                g,
+                buf1.next().unwrap_or_default(),
+                buf2.next().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let run = |(v, g, b1, b2): (&mut [f32], &[f32], &mut [f32], &mut [f32])| {
+        if measure {
+            apply::<true>(rule, v, g, b1, b2)
+        } else {
+            apply::<false>(rule, v, g, b1, b2)
+        }
+    };
+    let sums: Vec<f64> = if n >= PARALLEL_MIN_ELEMS {
+        jobs.into_par_iter().map(run).collect()
+    } else {
+        jobs.into_iter().map(run).collect()
+    };
+    sums.iter().sum()
+}
+
+/// Applies `rule` to one chunk; `b1`/`b2` are the chunk's moment buffers (empty when the rule
+/// has none). Loop-invariant branches only, so the compiler can vectorise each variant.
+fn apply<const MEASURE: bool>(
+    rule: Rule,
+    value: &mut [f32],
+    grad: &[f32],
+    b1: &mut [f32],
+    b2: &mut [f32],
+) -> f64 {
+    let mut update_sq = 0.0f64;
+    let mut record = |du: f32| {
+        if MEASURE {
+            update_sq += du as f64 * du as f64;
+        }
+    };
+    match rule {
+        Rule::Sgd {
+            lr,
+            weight_decay,
+            momentum,
+            dampening,
+            nesterov,
+            first,
+        } => {
+            if momentum == 0.0 {
+                for (v, &g) in value.iter_mut().zip(grad) {
+                    let du = lr * (g + weight_decay * *v);
+                    *v -= du;
+                    record(du);
+                }
+            } else {
+                for ((v, &g), b) in value.iter_mut().zip(grad).zip(b1.iter_mut()) {
+                    let g = g + weight_decay * *v;
+                    *b = if first {
+                        g
+                    } else {
+                        momentum * *b + (1.0 - dampening) * g
+                    };
+                    let du = lr * if nesterov { g + momentum * *b } else { *b };
+                    *v -= du;
+                    record(du);
+                }
+            }
+        }
+        Rule::Adam {
+            lr,
+            weight_decay,
+            decoupled,
+            b1: beta1,
+            b2: beta2,
+            eps,
+            step_size,
+            bc2_sqrt,
+        } => {
+            let elems = value
+                .iter_mut()
+                .zip(grad)
+                .zip(b1.iter_mut().zip(b2.iter_mut()));
+            for ((v, &g), (m, s)) in elems {
+                let before = *v;
+                let mut g = g;
+                if decoupled {
+                    *v *= 1.0 - lr * weight_decay;
                 } else {
-                    lr * g / avg
-                };
-                value[i] -= du;
-                update_sq += (du as f64) * (du as f64);
+                    g += weight_decay * *v;
+                }
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *s = beta2 * *s + (1.0 - beta2) * g * g;
+                let denom = s.sqrt() / bc2_sqrt + eps;
+                *v -= step_size * *m / denom;
+                record(*v - before);
+            }
+        }
+        Rule::RmsProp {
+            lr,
+            weight_decay,
+            alpha,
+            eps,
+            momentum,
+        } => {
+            if momentum > 0.0 {
+                let elems = value
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(b1.iter_mut().zip(b2.iter_mut()));
+                for ((v, &g), (sq, b)) in elems {
+                    let g = g + weight_decay * *v;
+                    *sq = alpha * *sq + (1.0 - alpha) * g * g;
+                    *b = momentum * *b + g / (sq.sqrt() + eps);
+                    let du = lr * *b;
+                    *v -= du;
+                    record(du);
+                }
+            } else {
+                for ((v, &g), sq) in value.iter_mut().zip(grad).zip(b1.iter_mut()) {
+                    let g = g + weight_decay * *v;
+                    *sq = alpha * *sq + (1.0 - alpha) * g * g;
+                    let du = lr * g / (sq.sqrt() + eps);
+                    *v -= du;
+                    record(du);
+                }
             }
         }
     }
@@ -136,7 +285,7 @@ mod tests {
         let grads = [[0.5f32, -1.0], [0.25, 0.5], [-0.5, 1.0]];
         let mut st = ParamState::default();
         for g in grads {
-            update(&opt, opt.lr(), &mut p, &g, &mut st);
+            update(&opt, opt.lr(), &mut p, &g, &mut st, true);
         }
         p
     }
