@@ -124,12 +124,18 @@ impl Layer for Linear {
         *out_shape.last_mut().unwrap_or(&mut 0) = self.out_features;
         let (rows, in_f) = x.rows_cols();
         let out_f = self.out_features;
-        let mut y = vec![0.0; rows * out_f];
-        if let Some(b) = params.get(1) {
-            for row in y.chunks_exact_mut(out_f) {
-                row.copy_from_slice(b.data());
+        // with a bias, y starts as the bias in every row (no zero-fill first) and the
+        // matmul accumulates onto it
+        let mut y = match params.get(1) {
+            Some(b) => {
+                let mut y = Vec::with_capacity(rows * out_f);
+                for _ in 0..rows {
+                    y.extend_from_slice(b.data());
+                }
+                y
             }
-        }
+            None => vec![0.0; rows * out_f],
+        };
         // y (rows×out) [+]= x (rows×in) · Wᵀ, W stored out×in.
         matmul_into(
             &mut y,
