@@ -451,6 +451,7 @@ impl Badge {
     pub fn text(&self) -> String {
         match self {
             Badge::Dead(z) => format!("dead units {:.0}%", z * 100.0),
+            Badge::Vanishing(g) if *g == 0.0 => "vanishing grad 0".into(),
             Badge::Vanishing(g) => format!("vanishing grad {g:.1e}"),
             Badge::Exploding(g) => format!("exploding grad {g:.1e}"),
             Badge::NonFinite => "NaN/Inf first here".into(),
@@ -860,6 +861,7 @@ mod tests {
             node_badges(false, None, &[&zero]),
             vec![Badge::Vanishing(0.0)]
         );
+        assert_eq!(Badge::Vanishing(0.0).text(), "vanishing grad 0");
         assert_eq!(
             node_badges(false, None, &[&huge]),
             vec![Badge::Exploding(5e3)]

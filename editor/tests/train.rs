@@ -232,3 +232,25 @@ fn save_load_and_evaluate_weights() {
     assert_eq!(conf.iter().flatten().sum::<u64>(), 64);
     assert!(r.accuracy.is_some_and(|a| a > 0.25), "better than chance");
 }
+
+#[test]
+fn a_dead_relu_and_the_layers_it_starves_are_badged_on_the_canvas() {
+    let mut h = open(&workspace().join("editor/tests/data/dead_relu.ron"), "");
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "statistics of relu1 and fc1", |s| {
+        s.training.nodes.contains_key("relu1") && s.training.params.contains_key("fc1.weight")
+    });
+    let relu = &h.state().training.nodes["relu1"].latest;
+    assert_eq!(relu.zero_fraction, 1.0, "every unit dead");
+    h.run_steps(2);
+    // The badge texts are labels on the nodes' bodies.
+    h.get_by_label("⚠ dead units 100%");
+    // No gradient reaches fc1 through the dead units, and fc2's weight sees only zeros.
+    assert_eq!(h.get_all_by_label("⚠ vanishing grad 0").count(), 2);
+    let badges = h.state().training.badges(|n| n == "relu1");
+    let mut badged: Vec<&str> = badges.keys().map(String::as_str).collect();
+    badged.sort();
+    assert_eq!(badged, ["fc1", "fc2", "relu1"]);
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
+}
