@@ -741,7 +741,7 @@ mod tests {
         let lr: Vec<f64> = vec![1e-3; 500];
         let (lo, hi) = y_range(lr.iter().copied(), true).expect("range");
         assert_eq!(lo, 0.0);
-        assert!(hi >= 1e-3 && hi < 1e-2, "{hi}");
+        assert!((1e-3..1e-2).contains(&hi), "{hi}");
         let (lo, hi) = y_range([-3.0, -3.0], false).expect("range");
         assert!(lo < -3.0 && hi > -3.0 && hi - lo < 5.0);
         assert_eq!(y_range([0.0, 0.0], true), Some((-1.0, 1.0)));
