@@ -17,6 +17,10 @@ const LOSS: Color32 = Color32::from_rgb(120, 170, 255);
 const SMOOTH: Color32 = Color32::from_rgb(255, 190, 70);
 const ACC: Color32 = Color32::from_rgb(120, 220, 140);
 const PLOT_H: f32 = 170.0;
+const LOCKED: &str = "🔒 stop training to change these settings";
+const LOCKED_WHY: &str = "Dataset, optimizer, schedule, batch size, epochs and seed are fixed \
+    for a run (as in PyTorch or Keras, changing them means a new run). The learning rate and \
+    the statistics interval change live above.";
 
 /// Settings, buttons and plots. Settings edit the graph's own `training` section.
 pub fn training_panel(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
@@ -28,7 +32,14 @@ pub fn training_panel(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
                 .show(ui, |ui| {
                     controls(ui, st, doc);
                     ui.separator();
-                    ui.add_enabled_ui(!st.is_active(), |ui| settings(ui, st, doc));
+                    let active = st.is_active();
+                    if active {
+                        ui.label(RichText::new(LOCKED).small().weak())
+                            .on_hover_text(LOCKED_WHY);
+                    }
+                    ui.add_enabled_ui(!active, |ui| settings(ui, st, doc, active))
+                        .response
+                        .on_disabled_hover_text(LOCKED_WHY);
                 });
         });
         ui.separator();
@@ -118,6 +129,17 @@ fn controls(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
                 st.send(Command::SetLr(lr));
             }
         });
+        ui.horizontal(|ui| {
+            let id = ui.label("stats every").id;
+            let r = ui
+                .add(egui::DragValue::new(&mut st.live_stats_every).speed(0.1))
+                .labelled_by(id)
+                .on_hover_text("steps between layer statistics (0: none), from the next step");
+            if r.changed() {
+                let n = st.live_stats_every;
+                st.send(Command::SetStatsEvery(n));
+            }
+        });
     }
     ui.horizontal(|ui| {
         ui.label("weights");
@@ -174,7 +196,8 @@ fn ensure_session(ui: &Ui, st: &mut TrainState, doc: &Document) {
     }
 }
 
-fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
+/// `active`: a run is on, so the statistics interval is edited live in the controls instead.
+fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document, active: bool) {
     let mut t = doc.file.training.clone();
     let before = t.clone();
     egui::Grid::new("train-settings-grid")
@@ -240,7 +263,9 @@ fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
             let id = ui.label("seed").id;
             ui.add(egui::DragValue::new(&mut t.seed)).labelled_by(id);
             ui.end_row();
-            num(ui, "stats every", &mut t.stats_every, 0.1);
+            if !active {
+                num(ui, "stats every", &mut t.stats_every, 0.1);
+            }
         });
     t.batch_size = t.batch_size.max(1);
     t.epochs = t.epochs.max(1);

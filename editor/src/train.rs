@@ -37,6 +37,8 @@ pub enum Command {
     Stop,
     /// New base learning rate, used from the next step on.
     SetLr(f32),
+    /// Take layer statistics every this many steps (0: never), from the next step on.
+    SetStatsEvery(usize),
     Evaluate,
     SaveWeights(PathBuf),
     SaveCheckpoint,
@@ -368,6 +370,13 @@ fn commands(cmds: &Receiver<Command>, trainer: &mut Trainer, ctl: &mut Control, 
                 trainer.runtime.set_lr(lr);
                 out.send(Msg::Info(format!("learning rate {lr} from the next step")));
             }
+            Command::SetStatsEvery(n) => {
+                trainer.runtime.hyper_mut().stats_every = n;
+                out.send(Msg::Info(match n {
+                    0 => "statistics off".to_string(),
+                    n => format!("statistics every {n} steps"),
+                }));
+            }
             Command::Evaluate => match trainer.evaluate_valid() {
                 Ok(r) => out.send(Msg::Evaluated(r)),
                 Err(e) => out.send(Msg::Error(format!("evaluate: {e}"))),
@@ -510,6 +519,8 @@ pub struct TrainState {
     pub dataset: String,
     /// Base learning rate for live changes.
     pub live_lr: f32,
+    /// Steps between statistics, for live changes.
+    pub live_stats_every: usize,
     pub weights_path: String,
     pub messages: Vec<(String, bool)>,
     pub show_panel: bool,
@@ -536,6 +547,7 @@ impl Default for TrainState {
             last_eval: None,
             dataset: String::new(),
             live_lr: 0.0,
+            live_stats_every: 0,
             weights_path: "runs/editor/weights.safetensors".into(),
             messages: Vec::new(),
             show_panel: false,
@@ -568,6 +580,7 @@ impl TrainState {
             .to_string();
         let out_dir = PathBuf::from("runs").join(format!("editor-{name}"));
         self.live_lr = graph.file.training.optimizer.lr();
+        self.live_stats_every = graph.file.training.stats_every;
         if !self.run.loss.is_empty() {
             self.past.push(std::mem::take(&mut self.run));
         }
