@@ -6,7 +6,7 @@ use crate::canvas::ERROR_RED;
 use crate::doc::Document;
 use crate::train::{Command, Phase, RunHistory, TrainState};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
 use hyphae::ecs::Histogram;
 use hyphae::graph::{Optimizer, Schedule};
 use std::ops::RangeInclusive;
@@ -550,6 +550,7 @@ fn plots(ui: &mut Ui, st: &TrainState) {
             .height(PLOT_H)
             .legend(Legend::default())
             .x_axis_label("epoch")
+            .include_x(0.0)
             .y_axis_formatter(y_ticks);
         fit_y(valid_plot, &valid, true).show(ui, |p| {
             for l in past_lines(&st.past, |r| &r.valid_loss) {
@@ -560,6 +561,17 @@ fn plots(ui: &mut Ui, st: &TrainState) {
             }
             p.line(line("valid loss", &st.run.valid_loss, LOSS).width(2.0));
             p.line(line("valid accuracy", &st.run.valid_acc, ACC).width(2.0));
+            // One point per epoch: markers, or the first epoch's values are invisible.
+            for (name, pts, color) in [
+                ("valid loss", &st.run.valid_loss, LOSS),
+                ("valid accuracy", &st.run.valid_acc, ACC),
+            ] {
+                p.points(
+                    Points::new(name, PlotPoints::from(pts.clone()))
+                        .color(color)
+                        .radius(3.0),
+                );
+            }
         });
         let lr = Plot::new("lr-plot")
             .width(w)
