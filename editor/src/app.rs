@@ -935,7 +935,6 @@ impl EditorApp {
         if self.doc.is_input(&name) {
             self.inspect_input(ui, &name);
         } else {
-            self.inspect_node(ui, &name);
             let params: Vec<String> = self
                 .doc
                 .inferred
@@ -948,8 +947,17 @@ impl EditorApp {
                         .collect()
                 })
                 .unwrap_or_default();
-            ui.separator();
-            crate::panel::node_live(ui, &self.training, &name, &params);
+            // While it trains, what the node is doing matters more than its settings: its
+            // live statistics come first, above the fold.
+            if self.training.nodes.contains_key(&name) {
+                crate::panel::node_live(ui, &self.training, &name, &params);
+                ui.separator();
+                self.inspect_node(ui, &name);
+            } else {
+                self.inspect_node(ui, &name);
+                ui.separator();
+                crate::panel::node_live(ui, &self.training, &name, &params);
+            }
         }
         let errors: Vec<String> = self
             .doc

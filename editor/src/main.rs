@@ -3,6 +3,9 @@
 //! `HYPHAE_MEASURE=SECS` (with FILE; optional `HYPHAE_DATA=SPEC`) starts training at once
 //! and after SECS prints the median frame times and the training
 //! throughput, then closes: how the README's figures were taken.
+//!
+//! `HYPHAE_INSPECT=NODE` selects that node at start-up, so the inspector shows its live
+//! statistics from the first frame (for screenshots).
 
 use hyphae_editor::EditorApp;
 use std::path::PathBuf;
@@ -23,6 +26,13 @@ fn main() -> eframe::Result {
     if let Some(f) = &file {
         // A file that fails to load is reported in the window; nothing is overwritten.
         app.open(f);
+    }
+    if let Ok(node) = std::env::var("HYPHAE_INSPECT") {
+        if app.doc.exists(&node) {
+            app.select(vec![node]);
+        } else {
+            eprintln!("HYPHAE_INSPECT: no node `{node}` in the graph");
+        }
     }
     // The window is big enough for the training panel; tests start without it.
     app.training.show_panel = true;

@@ -6,9 +6,10 @@ use crate::canvas::ERROR_RED;
 use crate::doc::Document;
 use crate::train::{Command, Phase, RunHistory, TrainState};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
 use hyphae::ecs::Histogram;
 use hyphae::graph::{Optimizer, Schedule};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 const PAST: Color32 = Color32::from_gray(110);
@@ -16,6 +17,10 @@ const LOSS: Color32 = Color32::from_rgb(120, 170, 255);
 const SMOOTH: Color32 = Color32::from_rgb(255, 190, 70);
 const ACC: Color32 = Color32::from_rgb(120, 220, 140);
 const PLOT_H: f32 = 170.0;
+const LOCKED: &str = "🔒 stop training to change these settings";
+const LOCKED_WHY: &str = "Dataset, optimizer, schedule, batch size, epochs and seed are fixed \
+    for a run (as in PyTorch or Keras, changing them means a new run). The learning rate and \
+    the statistics interval change live above.";
 
 /// Settings, buttons and plots. Settings edit the graph's own `training` section.
 pub fn training_panel(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
@@ -27,7 +32,14 @@ pub fn training_panel(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
                 .show(ui, |ui| {
                     controls(ui, st, doc);
                     ui.separator();
-                    ui.add_enabled_ui(!st.is_active(), |ui| settings(ui, st, doc));
+                    let active = st.is_active();
+                    if active {
+                        ui.label(RichText::new(LOCKED).small().weak())
+                            .on_hover_text(LOCKED_WHY);
+                    }
+                    ui.add_enabled_ui(!active, |ui| settings(ui, st, doc, active))
+                        .response
+                        .on_disabled_hover_text(LOCKED_WHY);
                 });
         });
         ui.separator();
@@ -117,6 +129,17 @@ fn controls(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
                 st.send(Command::SetLr(lr));
             }
         });
+        ui.horizontal(|ui| {
+            let id = ui.label("stats every").id;
+            let r = ui
+                .add(egui::DragValue::new(&mut st.live_stats_every).speed(0.1))
+                .labelled_by(id)
+                .on_hover_text("steps between layer statistics (0: none), from the next step");
+            if r.changed() {
+                let n = st.live_stats_every;
+                st.send(Command::SetStatsEvery(n));
+            }
+        });
     }
     ui.horizontal(|ui| {
         ui.label("weights");
@@ -173,7 +196,8 @@ fn ensure_session(ui: &Ui, st: &mut TrainState, doc: &Document) {
     }
 }
 
-fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
+/// `active`: a run is on, so the statistics interval is edited live in the controls instead.
+fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document, active: bool) {
     let mut t = doc.file.training.clone();
     let before = t.clone();
     egui::Grid::new("train-settings-grid")
@@ -239,7 +263,9 @@ fn settings(ui: &mut Ui, st: &mut TrainState, doc: &mut Document) {
             let id = ui.label("seed").id;
             ui.add(egui::DragValue::new(&mut t.seed)).labelled_by(id);
             ui.end_row();
-            num(ui, "stats every", &mut t.stats_every, 0.1);
+            if !active {
+                num(ui, "stats every", &mut t.stats_every, 0.1);
+            }
         });
     t.batch_size = t.batch_size.max(1);
     t.epochs = t.epochs.max(1);
@@ -408,47 +434,157 @@ fn past_lines<'a>(
         .collect()
 }
 
+/// An axis tick label. egui_plot's default rounds to the tick spacing's decimals, which
+/// turns a learning rate of 1e-3 into "0"; values under 1e-2 get scientific notation.
+pub fn tick_label(value: f64, step: f64) -> String {
+    // Ticks are multiples of the step; anything this close to zero is zero.
+    if value == 0.0 || value.abs() < step.abs() * 1e-6 {
+        return "0".into();
+    }
+    if value.abs() < 1e-2 {
+        return sci(value);
+    }
+    // Enough decimals to tell neighbouring ticks apart (0.05 apart: two).
+    let decimals = (-step.abs().log10() - 1e-9).ceil().clamp(0.0, 6.0) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// A tick label for an axis that plots log10 of the value: shows the value itself.
+pub fn log_tick_label(log10: f64) -> String {
+    let v = 10f64.powf(log10);
+    if (1e-2..1e4).contains(&v) {
+        // Three significant digits.
+        let decimals = (2.0 - v.log10().floor()).max(0.0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        sci(v)
+    }
+}
+
+/// Up to three significant digits, without trailing zeros: `1e-3`, `2.5e-4`.
+fn sci(v: f64) -> String {
+    let s = format!("{v:.2e}");
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => s,
+    }
+}
+
+fn y_ticks(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
+    tick_label(mark.value, mark.step_size)
+}
+
+fn log_y_ticks(mark: GridMark, _range: &RangeInclusive<f64>) -> String {
+    log_tick_label(mark.value)
+}
+
+/// The y-range to show for these values. egui_plot gives a flat line a height equal to the
+/// x-range, so a constant learning rate of 1e-3 over 500 steps sat on a ±250 axis, drawn
+/// at "0". `include_zero` anchors linear plots at zero; flat data is padded.
+pub fn y_range(values: impl IntoIterator<Item = f64>, include_zero: bool) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) =
+        values
+            .into_iter()
+            .filter(|v| v.is_finite())
+            .fold(None, |acc: Option<(f64, f64)>, v| match acc {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+            })?;
+    if include_zero {
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
+    if hi - lo <= 1e-12 * hi.abs().max(lo.abs()) {
+        let pad = if hi == 0.0 { 1.0 } else { hi.abs() * 0.5 };
+        lo -= pad;
+        hi += pad;
+    }
+    Some((lo, hi))
+}
+
+/// Applies [`y_range`] of the given series to a plot's automatic bounds.
+fn fit_y<'a>(plot: Plot<'a>, series: &[&[[f64; 2]]], include_zero: bool) -> Plot<'a> {
+    match y_range(
+        series.iter().flat_map(|s| s.iter().map(|p| p[1])),
+        include_zero,
+    ) {
+        Some((lo, hi)) => plot.include_y(lo).include_y(hi),
+        None => plot,
+    }
+}
+
 fn plots(ui: &mut Ui, st: &TrainState) {
     let w = ((ui.available_width() - 20.0) / 3.0).max(150.0);
+    let all = |pick: fn(&RunHistory) -> &Vec<[f64; 2]>| -> Vec<&[[f64; 2]]> {
+        st.past
+            .iter()
+            .chain(std::iter::once(&st.run))
+            .map(|r| pick(r).as_slice())
+            .collect()
+    };
     ui.horizontal(|ui| {
-        Plot::new("loss-plot")
+        let loss = Plot::new("loss-plot")
             .width(w)
             .height(PLOT_H)
             .legend(Legend::default())
             .x_axis_label("step")
-            .show(ui, |p| {
-                for l in past_lines(&st.past, |r| &r.smoothed) {
-                    p.line(l);
-                }
-                p.line(line("loss", &st.run.loss, LOSS).width(1.0));
-                p.line(line("smoothed", &st.run.smoothed, SMOOTH).width(2.0));
-            });
-        Plot::new("valid-plot")
+            .y_axis_formatter(y_ticks);
+        fit_y(loss, &all(|r| &r.loss), true).show(ui, |p| {
+            for l in past_lines(&st.past, |r| &r.smoothed) {
+                p.line(l);
+            }
+            p.line(line("loss", &st.run.loss, LOSS).width(1.0));
+            p.line(line("smoothed", &st.run.smoothed, SMOOTH).width(2.0));
+        });
+        let mut valid = all(|r| &r.valid_loss);
+        valid.extend(all(|r| &r.valid_acc));
+        let valid_plot = Plot::new("valid-plot")
             .width(w)
             .height(PLOT_H)
             .legend(Legend::default())
             .x_axis_label("epoch")
-            .show(ui, |p| {
-                for l in past_lines(&st.past, |r| &r.valid_loss) {
-                    p.line(l);
-                }
-                for l in past_lines(&st.past, |r| &r.valid_acc) {
-                    p.line(l);
-                }
-                p.line(line("valid loss", &st.run.valid_loss, LOSS).width(2.0));
-                p.line(line("valid accuracy", &st.run.valid_acc, ACC).width(2.0));
-            });
-        Plot::new("lr-plot")
+            .include_x(0.0)
+            .y_axis_formatter(y_ticks);
+        fit_y(valid_plot, &valid, true).show(ui, |p| {
+            for l in past_lines(&st.past, |r| &r.valid_loss) {
+                p.line(l);
+            }
+            for l in past_lines(&st.past, |r| &r.valid_acc) {
+                p.line(l);
+            }
+            p.line(line("valid loss", &st.run.valid_loss, LOSS).width(2.0));
+            p.line(line("valid accuracy", &st.run.valid_acc, ACC).width(2.0));
+            // One point per epoch: markers, or the first epoch's values are invisible.
+            for (name, pts, color) in [
+                ("valid loss", &st.run.valid_loss, LOSS),
+                ("valid accuracy", &st.run.valid_acc, ACC),
+            ] {
+                p.points(
+                    Points::new(name, PlotPoints::from(pts.clone()))
+                        .color(color)
+                        .radius(3.0),
+                );
+            }
+        });
+        let lr = Plot::new("lr-plot")
             .width(w)
             .height(PLOT_H)
             .legend(Legend::default())
             .x_axis_label("step")
-            .show(ui, |p| {
-                for l in past_lines(&st.past, |r| &r.lr) {
-                    p.line(l);
-                }
-                p.line(line("learning rate", &st.run.lr, SMOOTH).width(2.0));
-            });
+            .y_axis_formatter(y_ticks);
+        fit_y(lr, &all(|r| &r.lr), true).show(ui, |p| {
+            for l in past_lines(&st.past, |r| &r.lr) {
+                p.line(l);
+            }
+            p.line(line("learning rate", &st.run.lr, SMOOTH).width(2.0));
+        });
     });
 }
 
@@ -480,14 +616,16 @@ pub fn node_live(ui: &mut Ui, st: &TrainState, name: &str, params: &[String]) {
     let pts = |f: fn(&(u64, f32, f32, f32)) -> f32| -> Vec<[f64; 2]> {
         h.series.iter().map(|e| [e.0 as f64, f(e) as f64]).collect()
     };
-    Plot::new(("act-plot", name))
+    let (mean, std, zero) = (pts(|e| e.1), pts(|e| e.2), pts(|e| e.3));
+    let act = Plot::new(("act-plot", name))
         .height(120.0)
         .legend(Legend::default())
-        .show(ui, |p| {
-            p.line(line("mean", &pts(|e| e.1), LOSS));
-            p.line(line("std", &pts(|e| e.2), SMOOTH));
-            p.line(line("zero fraction", &pts(|e| e.3), ACC));
-        });
+        .y_axis_formatter(y_ticks);
+    fit_y(act, &[&mean, &std, &zero], true).show(ui, |p| {
+        p.line(line("mean", &mean, LOSS));
+        p.line(line("std", &std, SMOOTH));
+        p.line(line("zero fraction", &zero, ACC));
+    });
     histogram(ui, ("act-hist", name), "activations", &s.histogram, LOSS);
     for p in params {
         let Some(ph) = st.params.get(p) else { continue };
@@ -514,15 +652,17 @@ pub fn node_live(ui: &mut Ui, st: &TrainState, name: &str, params: &[String]) {
                 .map(|e| [e.0 as f64, f(e).max(1e-30).log10()])
                 .collect()
         };
-        Plot::new(("param-plot", p))
+        let (grad, weight, ratio) = (series(|e| e.1), series(|e| e.2), series(|e| e.3));
+        let plot = Plot::new(("param-plot", p))
             .height(110.0)
             .legend(Legend::default())
-            .y_axis_label("log10")
-            .show(ui, |pl| {
-                pl.line(line("grad norm", &series(|e| e.1), LOSS));
-                pl.line(line("weight norm", &series(|e| e.2), SMOOTH));
-                pl.line(line("update ratio", &series(|e| e.3), ACC));
-            });
+            .y_axis_label("log scale")
+            .y_axis_formatter(log_y_ticks);
+        fit_y(plot, &[&grad, &weight, &ratio], false).show(ui, |pl| {
+            pl.line(line("grad norm", &grad, LOSS));
+            pl.line(line("weight norm", &weight, SMOOTH));
+            pl.line(line("update ratio", &ratio, ACC));
+        });
         histogram(ui, ("grad-hist", p), "gradient", &l.grad.histogram, SMOOTH);
     }
 }
@@ -541,6 +681,7 @@ fn histogram(ui: &mut Ui, id: impl egui::AsId, name: &str, h: &Histogram, color:
     Plot::new(id)
         .height(90.0)
         .show_y(false)
+        .x_axis_formatter(|m, _| tick_label(m.value, m.step_size))
         .legend(Legend::default())
         .show(ui, |p| {
             p.bar_chart(BarChart::new(format!("{name} histogram"), bars).color(color))
@@ -599,5 +740,49 @@ pub fn confusion_window(ctx: &egui::Context, st: &mut TrainState) {
         });
     if !open {
         st.show_confusion = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_tick_values_are_not_rounded_to_zero() {
+        // egui_plot's default: as many decimals as the tick spacing has, so "0" here.
+        assert_eq!(egui::emath::format_with_decimals_in_range(1e-3, 0..=0), "0");
+        assert_eq!(tick_label(1e-3, 0.5), "1e-3");
+        assert_eq!(tick_label(1e-3, 2e-4), "1e-3");
+        assert_eq!(tick_label(2.5e-4, 5e-5), "2.5e-4");
+        assert_eq!(tick_label(-3e-5, 1e-5), "-3e-5");
+        assert_eq!(tick_label(0.0, 2e-4), "0");
+        // Larger values stay plain, with the tick spacing's decimals.
+        assert_eq!(tick_label(0.25, 0.05), "0.25");
+        assert_eq!(tick_label(2.0, 0.5), "2.0");
+        assert_eq!(tick_label(300.0, 100.0), "300");
+        assert_eq!(tick_label(0.3, 0.1), "0.3");
+    }
+
+    #[test]
+    fn log_axis_ticks_show_the_value() {
+        assert_eq!(log_tick_label(-3.0), "1e-3");
+        assert_eq!(log_tick_label(-7.0), "1e-7");
+        assert_eq!(log_tick_label(0.0), "1");
+        assert_eq!(log_tick_label(1.5), "31.6");
+        assert_eq!(log_tick_label(5.0), "1e5");
+    }
+
+    #[test]
+    fn a_flat_learning_rate_gets_a_y_range_of_its_own_size() {
+        // egui_plot alone gives a flat line the x-range's height (±250 for 500 steps).
+        let lr: Vec<f64> = vec![1e-3; 500];
+        let (lo, hi) = y_range(lr.iter().copied(), true).expect("range");
+        assert_eq!(lo, 0.0);
+        assert!((1e-3..1e-2).contains(&hi), "{hi}");
+        let (lo, hi) = y_range([-3.0, -3.0], false).expect("range");
+        assert!(lo < -3.0 && hi > -3.0 && hi - lo < 5.0);
+        assert_eq!(y_range([0.0, 0.0], true), Some((-1.0, 1.0)));
+        assert_eq!(y_range([f64::NAN], true), None);
+        assert_eq!(y_range([0.2, 0.7], true), Some((0.0, 0.7)));
     }
 }

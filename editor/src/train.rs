@@ -37,6 +37,8 @@ pub enum Command {
     Stop,
     /// New base learning rate, used from the next step on.
     SetLr(f32),
+    /// Take layer statistics every this many steps (0: never), from the next step on.
+    SetStatsEvery(usize),
     Evaluate,
     SaveWeights(PathBuf),
     SaveCheckpoint,
@@ -368,6 +370,13 @@ fn commands(cmds: &Receiver<Command>, trainer: &mut Trainer, ctl: &mut Control, 
                 trainer.runtime.set_lr(lr);
                 out.send(Msg::Info(format!("learning rate {lr} from the next step")));
             }
+            Command::SetStatsEvery(n) => {
+                trainer.runtime.hyper_mut().stats_every = n;
+                out.send(Msg::Info(match n {
+                    0 => "statistics off".to_string(),
+                    n => format!("statistics every {n} steps"),
+                }));
+            }
             Command::Evaluate => match trainer.evaluate_valid() {
                 Ok(r) => out.send(Msg::Evaluated(r)),
                 Err(e) => out.send(Msg::Error(format!("evaluate: {e}"))),
@@ -451,11 +460,42 @@ impl Badge {
     pub fn text(&self) -> String {
         match self {
             Badge::Dead(z) => format!("dead units {:.0}%", z * 100.0),
+            Badge::Vanishing(g) if *g == 0.0 => "vanishing grad 0".into(),
             Badge::Vanishing(g) => format!("vanishing grad {g:.1e}"),
             Badge::Exploding(g) => format!("exploding grad {g:.1e}"),
             Badge::NonFinite => "NaN/Inf first here".into(),
         }
     }
+}
+
+/// The badges of one node from its latest statistics: `act` is its output's (only ReLUs are
+/// checked for dead units), `params` its parameters'. At most one badge of each kind.
+pub fn node_badges(is_relu: bool, act: Option<&TensorStats>, params: &[&ParamStats]) -> Vec<Badge> {
+    let mut out = Vec::new();
+    if let Some(a) = act
+        && is_relu
+        && a.zero_fraction > DEAD_FRACTION
+    {
+        out.push(Badge::Dead(a.zero_fraction));
+    }
+    let mut exploding = None;
+    let mut vanishing = None;
+    for p in params {
+        let g = p.grad_norm;
+        // All zero: nothing measured yet (a zero-initialised bias before its first update).
+        if g == 0.0 && p.weight_norm == 0.0 {
+            continue;
+        }
+        if !g.is_finite() || g > EXPLODING_NORM {
+            exploding.get_or_insert(g);
+        } else if g < VANISHING_NORM {
+            // Exactly zero counts: the layer before a dead ReLU gets no gradient at all.
+            vanishing.get_or_insert(g);
+        }
+    }
+    out.extend(vanishing.map(Badge::Vanishing));
+    out.extend(exploding.map(Badge::Exploding));
+    out
 }
 
 /// Everything the training panel shows.
@@ -479,6 +519,8 @@ pub struct TrainState {
     pub dataset: String,
     /// Base learning rate for live changes.
     pub live_lr: f32,
+    /// Steps between statistics, for live changes.
+    pub live_stats_every: usize,
     pub weights_path: String,
     pub messages: Vec<(String, bool)>,
     pub show_panel: bool,
@@ -505,6 +547,7 @@ impl Default for TrainState {
             last_eval: None,
             dataset: String::new(),
             live_lr: 0.0,
+            live_stats_every: 0,
             weights_path: "runs/editor/weights.safetensors".into(),
             messages: Vec::new(),
             show_panel: false,
@@ -537,6 +580,7 @@ impl TrainState {
             .to_string();
         let out_dir = PathBuf::from("runs").join(format!("editor-{name}"));
         self.live_lr = graph.file.training.optimizer.lr();
+        self.live_stats_every = graph.file.training.stats_every;
         if !self.run.loss.is_empty() {
             self.past.push(std::mem::take(&mut self.run));
         }
@@ -742,40 +786,30 @@ impl TrainState {
         }
     }
 
-    /// Badges per node from the latest statistics. `relu` says which nodes are ReLUs.
+    /// Badges per node from the latest statistics. `is_relu` says which nodes are ReLUs.
     pub fn badges(&self, is_relu: impl Fn(&str) -> bool) -> HashMap<String, Vec<Badge>> {
-        let mut out: HashMap<String, Vec<Badge>> = HashMap::new();
-        for (name, h) in &self.nodes {
-            if is_relu(name) && h.latest.zero_fraction > DEAD_FRACTION {
-                out.entry(name.clone())
-                    .or_default()
-                    .push(Badge::Dead(h.latest.zero_fraction));
+        // Parameter names are `node.param`.
+        let mut params: HashMap<&str, Vec<&ParamStats>> = HashMap::new();
+        for (name, h) in &self.params {
+            if let Some((node, _)) = name.rsplit_once('.')
+                && !h.series.is_empty()
+            {
+                params.entry(node).or_default().push(&h.latest);
             }
         }
-        for (name, h) in &self.params {
-            // Parameter names are `node.param`; buffers have no gradient.
-            let Some((node, _)) = name.rsplit_once('.') else {
-                continue;
-            };
-            let g = h.latest.grad_norm;
-            if h.series.is_empty() || (g == 0.0 && h.latest.weight_norm == 0.0) {
-                continue;
-            }
-            let badge = if !g.is_finite() || g > EXPLODING_NORM {
-                Some(Badge::Exploding(g))
-            } else if g < VANISHING_NORM && g > 0.0 {
-                Some(Badge::Vanishing(g))
-            } else {
-                None
-            };
-            if let Some(b) = badge {
-                let v = out.entry(node.to_string()).or_default();
-                if !v
-                    .iter()
-                    .any(|x| std::mem::discriminant(x) == std::mem::discriminant(&b))
-                {
-                    v.push(b);
-                }
+        let names: std::collections::BTreeSet<&str> = self
+            .nodes
+            .keys()
+            .map(String::as_str)
+            .chain(params.keys().copied())
+            .collect();
+        let mut out: HashMap<String, Vec<Badge>> = HashMap::new();
+        for name in names {
+            let act = self.nodes.get(name).map(|h| &h.latest);
+            let ps = params.get(name).map_or(&[][..], Vec::as_slice);
+            let b = node_badges(is_relu(name), act, ps);
+            if !b.is_empty() {
+                out.insert(name.to_string(), b);
             }
         }
         if let Some(n) = self.non_finite_node() {
@@ -792,5 +826,90 @@ impl TrainState {
         let total = (self.epochs * self.batches_per_epoch) as f64;
         let done = (self.epoch as usize * self.batches_per_epoch + self.batch) as f64;
         Some((total - done).max(0.0) * batch_size as f64 / self.samples_per_sec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn act(zero_fraction: f32) -> TensorStats {
+        TensorStats {
+            zero_fraction,
+            ..TensorStats::default()
+        }
+    }
+
+    fn param(grad_norm: f64) -> ParamStats {
+        ParamStats {
+            grad_norm,
+            weight_norm: 1.0,
+            ..ParamStats::default()
+        }
+    }
+
+    #[test]
+    fn a_mostly_zero_relu_is_dead_and_other_ops_are_not() {
+        assert_eq!(
+            node_badges(true, Some(&act(0.95)), &[]),
+            vec![Badge::Dead(0.95)]
+        );
+        assert_eq!(Badge::Dead(0.95).text(), "dead units 95%");
+        // At the threshold, or zeros from an op that is not a ReLU: no badge.
+        assert!(node_badges(true, Some(&act(DEAD_FRACTION)), &[]).is_empty());
+        assert!(node_badges(true, Some(&act(0.5)), &[]).is_empty());
+        assert!(node_badges(false, Some(&act(1.0)), &[]).is_empty());
+    }
+
+    #[test]
+    fn gradient_norms_outside_the_healthy_range_are_flagged() {
+        let (tiny, zero, huge, fine) = (param(1e-8), param(0.0), param(5e3), param(0.1));
+        assert_eq!(
+            node_badges(false, None, &[&fine, &tiny]),
+            vec![Badge::Vanishing(1e-8)]
+        );
+        assert_eq!(Badge::Vanishing(1e-8).text(), "vanishing grad 1.0e-8");
+        // No gradient at all (the layer before a dead ReLU) is the extreme of vanishing.
+        assert_eq!(
+            node_badges(false, None, &[&zero]),
+            vec![Badge::Vanishing(0.0)]
+        );
+        assert_eq!(Badge::Vanishing(0.0).text(), "vanishing grad 0");
+        assert_eq!(
+            node_badges(false, None, &[&huge]),
+            vec![Badge::Exploding(5e3)]
+        );
+        assert_eq!(Badge::Exploding(5e3).text(), "exploding grad 5.0e3");
+        let inf = param(f64::INFINITY);
+        assert_eq!(
+            node_badges(false, None, &[&inf]),
+            vec![Badge::Exploding(f64::INFINITY)]
+        );
+        assert!(node_badges(false, None, &[&fine, &param(1e2)]).is_empty());
+        // One badge per kind, whatever the number of parameters.
+        assert_eq!(node_badges(false, None, &[&tiny, &tiny]).len(), 1);
+        // Nothing measured yet.
+        let blank = ParamStats::default();
+        assert!(node_badges(false, None, &[&blank]).is_empty());
+    }
+
+    #[test]
+    fn badges_are_grouped_by_node_from_parameter_names() {
+        let mut st = TrainState::default();
+        st.apply(Msg::Stats {
+            step: 10,
+            nodes: vec![("relu1".into(), act(0.99)), ("tanh".into(), act(0.99))],
+            params: vec![
+                ("fc1.weight".into(), param(0.0)),
+                ("fc1.bias".into(), param(0.0)),
+                ("fc2.weight".into(), param(2e3)),
+                ("fc3.weight".into(), param(0.3)),
+            ],
+        });
+        let b = st.badges(|n| n.starts_with("relu"));
+        assert_eq!(b.get("relu1"), Some(&vec![Badge::Dead(0.99)]));
+        assert_eq!(b.get("fc1"), Some(&vec![Badge::Vanishing(0.0)]));
+        assert_eq!(b.get("fc2"), Some(&vec![Badge::Exploding(2e3)]));
+        assert!(!b.contains_key("tanh") && !b.contains_key("fc3"));
     }
 }

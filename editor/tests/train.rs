@@ -2,8 +2,9 @@
 //! thread, so every wait polls frames until a condition holds (with a generous timeout);
 //! nothing asserts on wall time.
 
+use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use hyphae_editor::EditorApp;
 use hyphae_editor::train::Phase;
 use std::path::{Path, PathBuf};
@@ -231,4 +232,69 @@ fn save_load_and_evaluate_weights() {
     assert_eq!(conf.len(), 4);
     assert_eq!(conf.iter().flatten().sum::<u64>(), 64);
     assert!(r.accuracy.is_some_and(|a| a > 0.25), "better than chance");
+}
+
+#[test]
+fn a_dead_relu_and_the_layers_it_starves_are_badged_on_the_canvas() {
+    let mut h = open(&workspace().join("editor/tests/data/dead_relu.ron"), "");
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "statistics of relu1 and fc1", |s| {
+        s.training.nodes.contains_key("relu1") && s.training.params.contains_key("fc1.weight")
+    });
+    let relu = &h.state().training.nodes["relu1"].latest;
+    assert_eq!(relu.zero_fraction, 1.0, "every unit dead");
+    h.run_steps(2);
+    // The badge texts are labels on the nodes' bodies.
+    h.get_by_label("⚠ dead units 100%");
+    // No gradient reaches fc1 through the dead units, and fc2's weight sees only zeros.
+    assert_eq!(h.get_all_by_label("⚠ vanishing grad 0").count(), 2);
+    let badges = h.state().training.badges(|n| n == "relu1");
+    let mut badged: Vec<&str> = badges.keys().map(String::as_str).collect();
+    badged.sort();
+    assert_eq!(badged, ["fc1", "fc2", "relu1"]);
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
+}
+
+#[test]
+fn statistics_interval_changes_live_and_locked_settings_say_why() {
+    let mut h = open(&workspace().join("graphs/xor.ron"), "");
+    h.state_mut().doc.file.training.stats_every = 100_000_000;
+    h.state_mut().doc.file.training.epochs = 1_000_000;
+    h.state_mut().doc.revalidate();
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "a few steps", |s| s.training.step >= 5);
+    h.run_steps(2);
+    // Settings that need a restart are disabled, with the reason on screen.
+    h.get_by_label("🔒 stop training to change these settings");
+    let batch = h.get_by_role_and_label(Role::SpinButton, "batch size");
+    assert!(batch.accesskit_node().is_disabled());
+    // Only the first step's statistics so far (the interval is 1e8 steps).
+    let last_stats = |s: &EditorApp| {
+        s.training
+            .nodes
+            .get("fc1")
+            .and_then(|n| n.series.last())
+            .map_or(0, |e| e.0)
+    };
+    assert!(last_stats(h.state()) <= 1);
+
+    // The live field is enabled; typing 2 there takes effect without a restart.
+    let field = h.get_by_role_and_label(Role::SpinButton, "stats every");
+    assert!(!field.accesskit_node().is_disabled());
+    field.focus();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::SpinButton, "stats every")
+        .type_text("2");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(h.state().training.live_stats_every, 2);
+    let at = h.state().training.step;
+    wait_for(&mut h, "statistics at the new interval", |s| {
+        last_stats(s) > at + 2
+    });
+    assert!(h.state().training.is_active(), "same session");
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
 }
