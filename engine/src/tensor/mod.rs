@@ -13,6 +13,7 @@ pub use random::Rng;
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// Elementwise work below this many elements stays on the calling thread.
@@ -224,11 +225,9 @@ impl Tensor {
 
     /// `f` applied to every element (parallel for large tensors).
     pub fn map(&self, f: impl Fn(f32) -> f32 + Sync + Send) -> Tensor {
-        let mut out = vec![0.0; self.numel()];
-        map_into(&mut out, &self.data, f);
         Tensor {
             shape: self.shape.clone(),
-            data: Arc::new(out),
+            data: Arc::new(map_new(&self.data, f)),
         }
     }
 
@@ -240,11 +239,9 @@ impl Tensor {
         f: impl Fn(f32, f32) -> f32 + Sync + Send,
     ) -> Result<Tensor> {
         self.check_same_shape(other, op)?;
-        let mut out = vec![0.0; self.numel()];
-        zip_map_into(&mut out, &self.data, &other.data, f);
         Ok(Tensor {
             shape: self.shape.clone(),
-            data: Arc::new(out),
+            data: Arc::new(zip_map_new(&self.data, &other.data, f)),
         })
     }
 
@@ -453,37 +450,55 @@ impl Tensor {
     }
 }
 
-/// `dst[i] = f(src[i])`, parallel above [`PARALLEL_MIN_ELEMS`].
-pub fn map_into(dst: &mut [f32], src: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) {
-    if dst.len() >= PARALLEL_MIN_ELEMS {
+/// `f(src[i])` into a new vector, parallel above [`PARALLEL_MIN_ELEMS`]. The output is
+/// written once, not zero-filled first: for the megabyte activations of a CNN that
+/// zero-fill was a serial memset costing about as much as the op itself.
+pub fn map_new(src: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
+    let fill = |dst: &mut [MaybeUninit<f32>], src: &[f32]| {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| {
+            d.write(f(s));
+        })
+    };
+    let mut out = Vec::with_capacity(src.len());
+    let dst = &mut out.spare_capacity_mut()[..src.len()];
+    if src.len() >= PARALLEL_MIN_ELEMS {
         dst.par_chunks_mut(PAR_CHUNK)
             .zip(src.par_chunks(PAR_CHUNK))
-            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d = f(s)));
+            .for_each(|(d, s)| fill(d, s));
     } else {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s));
+        fill(dst, src);
     }
+    // SAFETY: the capacity is src.len(), and the zips above pair every one of the first
+    // src.len() slots with an element of `src` (equal lengths, equal chunking), so each
+    // slot was written.
+    unsafe { out.set_len(src.len()) };
+    out
 }
 
-/// `dst[i] = f(a[i], b[i])`, parallel above [`PARALLEL_MIN_ELEMS`].
-pub fn zip_map_into(
-    dst: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    f: impl Fn(f32, f32) -> f32 + Sync + Send,
-) {
-    if dst.len() >= PARALLEL_MIN_ELEMS {
-        dst.par_chunks_mut(PAR_CHUNK)
-            .zip(a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)))
-            .for_each(|(d, (a, b))| {
-                d.iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(d, (&a, &b))| *d = f(a, b))
-            });
-    } else {
+/// `f(a[i], b[i])` into a new vector, like [`map_new`]. Panics if the lengths differ
+/// (callers check shapes first).
+pub fn zip_map_new(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "zip_map_new: lengths differ");
+    let fill = |dst: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]| {
         dst.iter_mut()
             .zip(a.iter().zip(b))
-            .for_each(|(d, (&a, &b))| *d = f(a, b));
+            .for_each(|(d, (&a, &b))| {
+                d.write(f(a, b));
+            })
+    };
+    let mut out = Vec::with_capacity(a.len());
+    let dst = &mut out.spare_capacity_mut()[..a.len()];
+    if a.len() >= PARALLEL_MIN_ELEMS {
+        dst.par_chunks_mut(PAR_CHUNK)
+            .zip(a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)))
+            .for_each(|(d, (a, b))| fill(d, a, b));
+    } else {
+        fill(dst, a, b);
     }
+    // SAFETY: as in `map_new`: a and b have the same length as the written prefix, so the
+    // zips cover every one of its slots.
+    unsafe { out.set_len(a.len()) };
+    out
 }
 
 /// Sum accumulated in f64 so long reductions don't drift. Chunk partials are added in
@@ -503,6 +518,30 @@ pub fn sum_f64(xs: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_and_zip_map_write_every_element_serial_and_parallel() {
+        // below, at a chunk boundary and above the parallel threshold, with a ragged tail
+        for n in [
+            0,
+            5,
+            PARALLEL_MIN_ELEMS,
+            PARALLEL_MIN_ELEMS + PAR_CHUNK * 3 + 7,
+        ] {
+            let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let b: Vec<f32> = (0..n).map(|i| 0.5 * i as f32).collect();
+            let m = map_new(&a, |x| x * 2.0 + 1.0);
+            assert_eq!(m.len(), n);
+            assert!(
+                m.iter()
+                    .enumerate()
+                    .all(|(i, &y)| y == i as f32 * 2.0 + 1.0)
+            );
+            let z = zip_map_new(&a, &b, |x, y| x - y);
+            assert_eq!(z.len(), n);
+            assert!(z.iter().enumerate().all(|(i, &y)| y == 0.5 * i as f32));
+        }
+    }
 
     #[test]
     fn clone_and_reshape_share_storage() {
