@@ -364,3 +364,38 @@ fn bench_reports_steps_per_second() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("steps/s") && out.contains("ms/step"), "{out}");
 }
+
+#[test]
+fn bench_profile_lists_every_node_with_its_share() {
+    let (code, out, err) =
+        run(hyphae().args(["bench", "graphs/bench/mlp.ron", "--steps", "5", "--profile"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("profile over 5 steps"), "{out}");
+    for node in [
+        "fc1",
+        "fc2",
+        "fc3",
+        "relu1",
+        "relu2",
+        "loss",
+        "(optimizer)",
+        "(rest)",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_else(|| panic!("no profile line for {node}:\n{out}"));
+        assert!(line.trim_end().ends_with('%'), "{line}");
+    }
+    // the matmul-heavy first layer takes measurable time, forward and backward
+    let fc1: Vec<f64> = out
+        .lines()
+        .find(|l| l.starts_with("fc1 "))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(fc1.len() >= 2 && fc1[0] > 0.0 && fc1[1] > 0.0, "{out}");
+}

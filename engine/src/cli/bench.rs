@@ -44,7 +44,7 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
         .collect()
 }
 
-pub fn bench(path: &Path, steps: usize, executor: Executor) -> Result<i32> {
+pub fn bench(path: &Path, steps: usize, executor: Executor, profile: bool) -> Result<i32> {
     let g = ValidGraph::load(path)?;
     let batch = g.file.training.batch_size;
     let mut rng = Rng::seed(0);
@@ -74,5 +74,68 @@ pub fn bench(path: &Path, steps: usize, executor: Executor) -> Result<i32> {
         times[0] * 1e3,
         times[times.len() - 1] * 1e3
     );
+    if profile {
+        // a separate run, so the clock reads do not touch the figures above
+        rt.set_profiling(true);
+        let t = Instant::now();
+        for _ in 0..steps.max(1) {
+            rt.train_step(inputs.clone())?;
+        }
+        let total = t.elapsed().as_secs_f64();
+        print_profile(&rt, steps.max(1), total);
+    }
     Ok(0)
+}
+
+/// Per-step milliseconds by node (largest first), the optimizer, and what is left (the
+/// schedule, loading the batch, gradient bookkeeping, statistics).
+fn print_profile(rt: &Runtime, steps: usize, total: f64) {
+    let p = rt.profile();
+    let per_step = |secs: f64| secs * 1e3 / steps as f64;
+    let step_ms = per_step(total);
+    let share = |ms: f64| 100.0 * ms / step_ms.max(1e-12);
+    let mut rows: Vec<(usize, f64, f64)> = p
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, &(f, b))| (i, per_step(f), per_step(b)))
+        .collect();
+    rows.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)));
+    println!(
+        "profile over {steps} steps, {step_ms:.3} ms/step (wall; nodes of one depth may overlap):"
+    );
+    println!(
+        "{:<20} {:<18} {:>10} {:>10} {:>7}",
+        "node", "op", "fwd ms", "bwd ms", "share"
+    );
+    let file = &rt.graph().file;
+    let mut accounted = 0.0;
+    for (i, f, b) in rows {
+        let Some(decl) = file.nodes.get(i) else {
+            continue;
+        };
+        accounted += f + b;
+        println!(
+            "{:<20} {:<18} {f:>10.3} {b:>10.3} {:>6.1}%",
+            decl.name,
+            decl.op.kind(),
+            share(f + b)
+        );
+    }
+    let opt = per_step(p.optimizer);
+    println!(
+        "{:<20} {:<18} {:>21.3} {:>6.1}%",
+        "(optimizer)",
+        "",
+        opt,
+        share(opt)
+    );
+    let rest = step_ms - accounted - opt;
+    println!(
+        "{:<20} {:<18} {:>21.3} {:>6.1}%",
+        "(rest)",
+        "",
+        rest,
+        share(rest)
+    );
 }

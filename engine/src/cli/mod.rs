@@ -104,6 +104,10 @@ pub enum Command {
         /// Use bevy's multi-threaded executor whatever the graph's size.
         #[arg(long)]
         multi_threaded_executor: bool,
+        /// After timing, run the steps again with per-node timing and print where a step
+        /// spends its time (forward and backward per node, the optimizer, the rest).
+        #[arg(long)]
+        profile: bool,
     },
 }
 
@@ -165,6 +169,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             threads,
             single_threaded_executor,
             multi_threaded_executor,
+            profile,
         } => {
             set_threads(threads)?;
             let executor = if single_threaded_executor {
@@ -174,7 +179,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             } else {
                 crate::ecs::Executor::Auto
             };
-            bench::bench(&graph, steps, executor)
+            bench::bench(&graph, steps, executor, profile)
         }
     }
 }

@@ -86,6 +86,29 @@ pub struct UpdateStats {
 #[derive(Component, Debug, Default)]
 pub struct GradStats(pub Option<ParamStats>);
 
+/// Wall time per node (forward, backward) and in the optimizer, summed over the steps
+/// taken while enabled (`hyphae bench --profile`). Off by default: it reads the clock
+/// twice per node and pass.
+#[derive(Resource, Debug, Default, Clone)]
+pub struct Profile {
+    pub enabled: bool,
+    /// (forward, backward) seconds by node index (the graph file's node order).
+    pub nodes: Vec<(f64, f64)>,
+    /// Seconds in the optimizer system.
+    pub optimizer: f64,
+}
+
+impl Profile {
+    /// Adds one pass's time for node `index`.
+    pub fn add(&mut self, index: usize, forward: f64, backward: f64) {
+        if self.nodes.len() <= index {
+            self.nodes.resize(index + 1, (0.0, 0.0));
+        }
+        self.nodes[index].0 += forward;
+        self.nodes[index].1 += backward;
+    }
+}
+
 /// The graph's structure as entities: depth buckets and the special node lists.
 #[derive(Resource, Debug, Default)]
 pub struct Topology {

@@ -209,6 +209,7 @@ impl Runtime {
             seed,
         });
         world.insert_resource(StepState::default());
+        world.insert_resource(Profile::default());
         world.insert_resource(EventSink(None));
 
         let mut train = Schedule::new(TrainStep);
@@ -286,6 +287,19 @@ impl Runtime {
     }
 
     /// Hyper-parameters, to change between steps.
+    /// Starts (clearing earlier figures) or stops timing nodes and the optimizer.
+    pub fn set_profiling(&mut self, enabled: bool) {
+        *self.world.resource_mut::<Profile>() = Profile {
+            enabled,
+            ..Profile::default()
+        };
+    }
+
+    /// Times summed since profiling was switched on.
+    pub fn profile(&self) -> &Profile {
+        self.world.resource::<Profile>()
+    }
+
     pub fn hyper_mut(&mut self) -> Mut<'_, Hyper> {
         self.world.resource_mut::<Hyper>()
     }

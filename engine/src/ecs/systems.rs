@@ -16,6 +16,7 @@ use crate::train::optim;
 use bevy_ecs::prelude::*;
 use crossbeam_channel::Sender;
 use rayon::prelude::*;
+use std::time::Instant;
 
 /// Where events go (none: the runtime runs quietly).
 #[derive(Resource, Default)]
@@ -88,12 +89,14 @@ pub fn forward(
     mut values: Query<&mut Value>,
     mut saved: Query<&mut SavedState>,
     mut st: ResMut<StepState>,
+    mut profile: ResMut<Profile>,
 ) {
     if st.error.is_some() {
         return;
     }
     let training = st.training;
     let step = st.step;
+    let timed = profile.enabled;
     for bucket in &topo.buckets {
         let mut jobs = Vec::with_capacity(bucket.len());
         for &e in bucket {
@@ -111,7 +114,8 @@ pub fn forward(
                 params: node.params.iter().map(get).collect(),
             });
         }
-        let run = |job: &ForwardJob<'_>| -> crate::Result<Forward> {
+        let run = |job: &ForwardJob<'_>| -> (crate::Result<Forward>, f64) {
+            let start = timed.then(Instant::now);
             // only Dropout draws from its seed; deriving one is a ChaCha block per node
             let seed = if matches!(job.node.op, crate::ops::Op::Dropout(_)) {
                 node_seed(hyper.seed, step, job.node.index)
@@ -125,18 +129,19 @@ pub fn forward(
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
-            job.node
-                .op
-                .layer()
-                .forward(&ctx, &ins, &ps)
-                .map_err(|e| e.in_node(&job.node.name))
+            let result = job.node.op.layer().forward(&ctx, &ins, &ps);
+            let secs = start.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            (result.map_err(|e| e.in_node(&job.node.name)), secs)
         };
-        let results: Vec<crate::Result<Forward>> = if jobs.len() > 1 {
+        let results: Vec<(crate::Result<Forward>, f64)> = if jobs.len() > 1 {
             jobs.par_iter().map(run).collect()
         } else {
             jobs.iter().map(run).collect()
         };
-        for (job, result) in jobs.iter().zip(results) {
+        for (job, (result, secs)) in jobs.iter().zip(results) {
+            if timed {
+                profile.add(job.node.index, secs, 0.0);
+            }
             match result {
                 Ok(f) => {
                     if let Ok(mut v) = values.get_mut(job.entity) {
@@ -217,10 +222,12 @@ pub fn backward(
     mut value_grads: Query<&mut ValueGrad>,
     mut grads: Query<(&mut Grad, Has<Frozen>, Has<Buffer>)>,
     mut st: ResMut<StepState>,
+    mut profile: ResMut<Profile>,
 ) {
     if st.error.is_some() || !st.training {
         return;
     }
+    let timed = profile.enabled;
     for mut g in value_grads.iter_mut() {
         g.0 = None;
     }
@@ -270,6 +277,7 @@ pub fn backward(
             });
         }
         let run = |job: &BackwardJob<'_>| {
+            let start = timed.then(Instant::now);
             let ctx = Ctx {
                 training,
                 seed: 0,
@@ -277,18 +285,19 @@ pub fn backward(
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
-            job.node
-                .op
-                .layer()
-                .backward(&ctx, &ins, &ps, &job.forward, &job.grad)
-                .map_err(|e| e.in_node(&job.node.name))
+            let result = (job.node.op.layer()).backward(&ctx, &ins, &ps, &job.forward, &job.grad);
+            let secs = start.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            (result.map_err(|e| e.in_node(&job.node.name)), secs)
         };
         let results: Vec<_> = if jobs.len() > 1 {
             jobs.par_iter().map(run).collect()
         } else {
             jobs.iter().map(run).collect()
         };
-        for (job, result) in jobs.iter().zip(results) {
+        for (job, (result, secs)) in jobs.iter().zip(results) {
+            if timed {
+                profile.add(job.node.index, 0.0, secs);
+            }
             let b = match result {
                 Ok(b) => b,
                 Err(e) => {
@@ -391,10 +400,12 @@ pub fn optimizer(
     hyper: Res<Hyper>,
     st: Res<StepState>,
     mut params: Query<OptimizerQuery, TrainableParams>,
+    mut profile: ResMut<Profile>,
 ) {
     if st.error.is_some() || !st.training || st.non_finite_node.is_some() {
         return;
     }
+    let start = profile.enabled.then(Instant::now);
     let opt = &hyper.optimizer;
     let lr = st.lr;
     let collect_stats = st.collect_stats;
@@ -428,6 +439,9 @@ pub fn optimizer(
         items.into_par_iter().for_each(update);
     } else {
         items.into_iter().for_each(update);
+    }
+    if let Some(t) = start {
+        profile.optimizer += t.elapsed().as_secs_f64();
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::{Backward, Ctx, Forward, Layer, Saved, Size2, check_arity};
 use crate::error::{Error, Result};
+use crate::tensor::conv::zeroed;
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -349,7 +350,7 @@ impl Layer for MaxPool2d {
         }
         let out_shape = g.out_shape(x.shape());
         let n_out = g.planes * g.out_plane();
-        let mut y = vec![0.0; n_out];
+        let mut y = zeroed(n_out);
         let mut idx = vec![0u32; n_out];
         let cols = g.col_taps();
         let (ip, op) = (g.in_plane().max(1), g.out_plane().max(1));
@@ -405,7 +406,9 @@ impl Layer for MaxPool2d {
                 "{OP}: backward called without matching forward state"
             )));
         }
-        let mut dx = vec![0.0; x.numel()];
+        // zero-filled in parallel: a serial fill of this megabyte buffer cost as much as
+        // the scatter itself (bench --profile on the cnn workload)
+        let mut dx = zeroed(x.numel());
         let scatter = |(dxp, (gp, ip)): (&mut [f32], (&[f32], &[u32]))| {
             for (&gv, &i) in gp.iter().zip(ip) {
                 if let Some(d) = dxp.get_mut(i as usize) {
