@@ -119,6 +119,9 @@ pub struct EditorApp {
     snarl_selection: Vec<String>,
     /// Live training: the session, its curves and per-layer statistics.
     pub training: TrainState,
+    /// The window title last sent: a viewport command asks for another frame, so sending
+    /// the title every frame kept the window repainting flat out, even idle.
+    window_title: String,
 }
 
 impl EditorApp {
@@ -151,6 +154,7 @@ impl EditorApp {
             transform: TSTransform::IDENTITY,
             snarl_selection: Vec::new(),
             training: TrainState::default(),
+            window_title: String::new(),
         }
     }
 
@@ -1399,7 +1403,10 @@ impl EditorApp {
                 .map_or("untitled".to_string(), |p| p.display().to_string()),
             if self.doc.is_dirty() { " •" } else { "" }
         );
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        if title != self.window_title {
+            self.window_title = title.clone();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        }
     }
 }
 

@@ -333,3 +333,21 @@ fn palette_search_filters_ops_and_summary_shows_totals() {
     h.run_steps(2);
     h.get_by_label_contains("total: 101,770 trainable parameters");
 }
+
+/// An editor with nothing happening settles: no frame asks for another. (It used to set
+/// the window title every frame, and a viewport command requests a repaint, so the window
+/// repainted flat out, stealing a core from training.)
+#[test]
+fn an_idle_editor_stops_repainting() {
+    let mut app = EditorApp::new(workspace().join("graphs"));
+    assert!(app.open(&workspace().join("graphs/mnist_cnn.ron")));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(20)
+        .build_ui_state(|ui, app: &mut EditorApp| app.show(ui), app);
+    let settled = h.try_run();
+    assert!(
+        settled.is_ok(),
+        "still repainting after 20 frames: {settled:?}"
+    );
+}
