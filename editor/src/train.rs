@@ -213,13 +213,7 @@ fn worker(
     let train = Arc::new(trainer.train_set().clone());
     let loader = Loader::new(
         train,
-        LoaderOptions {
-            batch_size: training.batch_size,
-            shuffle: true,
-            drop_last: false,
-            seed: training.seed,
-            prefetch: 4,
-        },
+        LoaderOptions::training(training.batch_size, training.seed),
     )
     .map_err(|e| e.to_string())?;
     out.send(Msg::Ready {

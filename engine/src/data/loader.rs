@@ -39,6 +39,21 @@ impl Default for LoaderOptions {
     }
 }
 
+impl LoaderOptions {
+    /// How a graph's training set is walked, by `hyphae train` and the editor alike (one
+    /// definition, so the two train identically): reshuffled every epoch from the seed, the
+    /// last partial batch kept, four batches prefetched.
+    pub fn training(batch_size: usize, seed: u64) -> Self {
+        LoaderOptions {
+            batch_size,
+            shuffle: true,
+            drop_last: false,
+            seed,
+            prefetch: 4,
+        }
+    }
+}
+
 /// Walks a shared dataset in batches; cheap to create, one [`Epoch`] iterator per pass.
 #[derive(Clone, Debug)]
 pub struct Loader {

@@ -181,13 +181,7 @@ impl Trainer {
         let valid = Arc::new(split.valid);
         let loader = Loader::new(
             train.clone(),
-            LoaderOptions {
-                batch_size: training.batch_size,
-                shuffle: true,
-                drop_last: false,
-                seed: training.seed,
-                prefetch: 4,
-            },
+            LoaderOptions::training(training.batch_size, training.seed),
         )?;
         Ok(Trainer {
             runtime: Runtime::new(graph)?,
