@@ -11,8 +11,8 @@
 
 use gemm::Parallelism;
 use hyphae::Tensor;
-use hyphae::ops::conv2d::Conv2d;
-use hyphae::ops::gradcheck::{default_params, randn};
+use hyphae::ops::conv::Conv2d;
+use hyphae::ops::testing::{default_params, randn};
 use hyphae::ops::{Ctx, Layer, Size2};
 use hyphae::tensor::{Layout, matmul_into, matmul_with};
 use std::hint::black_box;

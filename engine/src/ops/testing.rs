@@ -1,0 +1,204 @@
+//! Central finite-difference gradient checking, used by every op's tests and by the
+//! whole-graph checks of the runtime.
+//!
+//! The scalar under test is `L = Σ rᵢ·yᵢ` with fixed random weights `r`, accumulated in
+//! f64, so every output element contributes with a different weight and a backward that
+//! mixes up elements, drops a factor or transposes a matrix cannot pass.
+
+use super::{Ctx, Layer, ParamKind};
+use crate::tensor::{Rng, Tensor};
+
+/// Settings for a finite-difference check. The defaults suit f32 ops with O(1) values.
+#[derive(Clone, Debug)]
+pub struct GradCheck {
+    /// Step for the central difference.
+    pub eps: f32,
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance (on the larger of the two gradient magnitudes).
+    pub rtol: f64,
+    /// At most this many elements are probed per tensor (chosen at random, seeded).
+    pub max_elems: usize,
+    pub seed: u64,
+}
+
+impl Default for GradCheck {
+    fn default() -> Self {
+        GradCheck {
+            eps: 1e-2,
+            atol: 2e-3,
+            rtol: 2e-2,
+            max_elems: 64,
+            seed: 0,
+        }
+    }
+}
+
+/// The weighted output sum `Σ rᵢ·yᵢ` in f64.
+fn weighted_sum(y: &Tensor, r: &Tensor) -> f64 {
+    y.data()
+        .iter()
+        .zip(r.data())
+        .map(|(&a, &b)| a as f64 * b as f64)
+        .sum()
+}
+
+impl GradCheck {
+    /// Checks `layer`'s backward against finite differences for every input whose flag in
+    /// `diff_inputs` is true and every trainable parameter. Returns a description of the
+    /// first mismatch, or how many elements were compared.
+    pub fn check(
+        &self,
+        layer: &dyn Layer,
+        ctx: &Ctx,
+        inputs: &[Tensor],
+        params: &[Tensor],
+        diff_inputs: &[bool],
+    ) -> Result<usize, String> {
+        let in_refs: Vec<&Tensor> = inputs.iter().collect();
+        let p_refs: Vec<&Tensor> = params.iter().collect();
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let specs = layer.params(&shapes).map_err(|e| e.to_string())?;
+        let fwd = layer
+            .forward(ctx, &in_refs, &p_refs)
+            .map_err(|e| format!("forward failed: {e}"))?;
+        let mut rng = Rng::seed(self.seed ^ 0x5eed);
+        let r = Tensor::normal(fwd.output.shape(), 0.0, 1.0, &mut rng);
+        let bwd = layer
+            .backward(ctx, &in_refs, &p_refs, &fwd, &r)
+            .map_err(|e| format!("backward failed: {e}"))?;
+        if bwd.inputs.len() != inputs.len() || bwd.params.len() != params.len() {
+            return Err(format!(
+                "backward returned {} input and {} param gradients for {} inputs and {} params",
+                bwd.inputs.len(),
+                bwd.params.len(),
+                inputs.len(),
+                params.len()
+            ));
+        }
+
+        let loss_with = |inputs: &[Tensor], params: &[Tensor]| -> Result<f64, String> {
+            let i: Vec<&Tensor> = inputs.iter().collect();
+            let p: Vec<&Tensor> = params.iter().collect();
+            let f = layer.forward(ctx, &i, &p).map_err(|e| e.to_string())?;
+            Ok(weighted_sum(&f.output, &r))
+        };
+
+        let mut compared = 0;
+        for (ii, input) in inputs.iter().enumerate() {
+            if !diff_inputs.get(ii).copied().unwrap_or(false) {
+                continue;
+            }
+            let analytic = bwd.inputs[ii]
+                .as_ref()
+                .ok_or_else(|| format!("no gradient returned for input {ii}"))?;
+            compared += self.compare(&format!("input {ii}"), input, analytic, |probe| {
+                let mut ins = inputs.to_vec();
+                ins[ii] = probe;
+                loss_with(&ins, params)
+            })?;
+        }
+        for (pi, param) in params.iter().enumerate() {
+            let trainable = specs.get(pi).is_none_or(|s| s.kind == ParamKind::Trainable);
+            if !trainable {
+                continue;
+            }
+            let name = specs.get(pi).map_or("?", |s| s.name);
+            let analytic = bwd.params[pi]
+                .as_ref()
+                .ok_or_else(|| format!("no gradient returned for parameter {name}"))?;
+            compared += self.compare(&format!("param {name}"), param, analytic, |probe| {
+                let mut ps = params.to_vec();
+                ps[pi] = probe;
+                loss_with(inputs, &ps)
+            })?;
+        }
+        Ok(compared)
+    }
+
+    fn compare(
+        &self,
+        what: &str,
+        x: &Tensor,
+        analytic: &Tensor,
+        loss: impl Fn(Tensor) -> Result<f64, String>,
+    ) -> Result<usize, String> {
+        if analytic.shape() != x.shape() {
+            return Err(format!(
+                "{what}: gradient shape {:?} differs from value shape {:?}",
+                analytic.shape(),
+                x.shape()
+            ));
+        }
+        let n = x.numel();
+        let mut idx: Vec<usize> = (0..n).collect();
+        if n > self.max_elems {
+            Rng::seed(self.seed).shuffle(&mut idx);
+            idx.truncate(self.max_elems);
+        }
+        for &i in &idx {
+            let orig = x.data()[i];
+            let mut plus = x.clone();
+            plus.data_mut()[i] = orig + self.eps;
+            let mut minus = x.clone();
+            minus.data_mut()[i] = orig - self.eps;
+            let h = (plus.data()[i] as f64) - (minus.data()[i] as f64);
+            let numeric = (loss(plus)? - loss(minus)?) / h;
+            let a = analytic.data()[i] as f64;
+            let tol = self.atol + self.rtol * a.abs().max(numeric.abs());
+            let within = (a - numeric).abs() <= tol; // false for NaN too
+            if !within {
+                return Err(format!(
+                    "{what}, element {i} of {:?}: analytic {a:.6} vs numeric {numeric:.6}",
+                    x.shape()
+                ));
+            }
+        }
+        Ok(idx.len())
+    }
+}
+
+/// A seeded N(0,1) tensor (test inputs).
+pub fn randn(shape: &[usize], seed: u64) -> Tensor {
+    Tensor::normal(shape, 0.0, 1.0, &mut Rng::seed(seed))
+}
+
+/// A seeded N(0,1) tensor with every |x| ≥ `gap`: inputs for ops with a kink at 0 (ReLU,
+/// L1, MaxPool ties), so a finite difference never straddles it.
+pub fn randn_away_from_zero(shape: &[usize], seed: u64, gap: f32) -> Tensor {
+    randn(shape, seed).map(move |x| {
+        if x.abs() < gap {
+            x.signum() * gap + x
+        } else {
+            x
+        }
+    })
+}
+
+/// Params for `layer` at these input shapes, from their default init (seeded).
+pub fn default_params(layer: &dyn Layer, inputs: &[&[usize]], seed: u64) -> Vec<Tensor> {
+    let mut rng = Rng::seed(seed);
+    match layer.params(inputs) {
+        Ok(specs) => specs
+            .iter()
+            .map(|s| s.init.tensor(&s.shape, s.fan_in, s.fan_out, &mut rng))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Distinct values spaced 0.1 apart in random order: no near-ties for the checker.
+pub fn distinct(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut v: Vec<f32> = (0..n).map(|i| (i as f32 - n as f32 / 2.0) * 0.1).collect();
+    Rng::seed(seed).shuffle(&mut v);
+    Tensor::new(shape, v).unwrap()
+}
+
+/// Asserts that an error message mentions every one of `parts` (the op, a port, the
+/// shapes), printing the message if not.
+pub fn assert_mentions(err: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+}
