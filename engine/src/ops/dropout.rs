@@ -108,6 +108,10 @@ fn mask_block(
 }
 
 impl Layer for Dropout {
+    fn uses_seed(&self) -> bool {
+        true
+    }
+
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
         check_arity(OP, self.arity(), inputs.len())?;
         self.check()?;

@@ -282,6 +282,11 @@ pub trait Layer {
         output.iter().product::<usize>() as u64
     }
 
+    /// Whether forward draws random numbers from `Ctx::seed` (the runtime derives one only then).
+    fn uses_seed(&self) -> bool {
+        false
+    }
+
     fn forward(&self, ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward>;
 
     /// Gradients w.r.t. inputs and parameters, given dLoss/dOutput.
