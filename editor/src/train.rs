@@ -208,7 +208,7 @@ fn worker(
     )
     .map_err(|e| e.to_string())?;
     let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
-    trainer.runtime.set_events(Some(ev_tx));
+    trainer.runtime_mut().set_events(Some(ev_tx));
     // Tensors share storage, so this copy of the training set is cheap.
     let train = Arc::new(trainer.train_set().clone());
     let loader = Loader::new(
@@ -234,8 +234,7 @@ fn worker(
     });
     let n_inputs = inputs.len();
     'epochs: for epoch in 0..training.epochs as u64 {
-        trainer.epoch = epoch;
-        trainer.batch_in_epoch = 0;
+        trainer.set_position(epoch, 0);
         let mut batches = loader.epoch(epoch);
         loop {
             commands(cmds, &mut trainer, &mut ctl, out);
@@ -253,11 +252,12 @@ fn worker(
             batch[features] = x;
             let t0 = Instant::now();
             let outcome = trainer
-                .runtime
+                .runtime_mut()
                 .train_step(batch)
                 .map_err(|e| e.to_string())?;
             let secs = t0.elapsed().as_secs_f64().max(1e-9);
-            trainer.batch_in_epoch += 1;
+            let batch_in_epoch = trainer.position().1 + 1;
+            trainer.set_position(epoch, batch_in_epoch);
             forward_events(&ev_rx, out);
             if let Some(node) = outcome.non_finite_node {
                 ctl.paused = true;
@@ -271,7 +271,7 @@ fn worker(
             out.send(Msg::Step {
                 step: outcome.step,
                 epoch,
-                batch: trainer.batch_in_epoch,
+                batch: batch_in_epoch,
                 loss: outcome.loss,
                 lr: outcome.lr,
                 samples_per_sec: n as f64 / secs,
@@ -282,7 +282,7 @@ fn worker(
                     ctl.budget = None;
                     ctl.paused = true;
                     out.send(Msg::Paused {
-                        step: trainer.runtime.step(),
+                        step: trainer.runtime().step(),
                     });
                 }
             }
@@ -290,16 +290,16 @@ fn worker(
         let valid = trainer.evaluate_valid().map_err(|e| e.to_string())?;
         out.send(Msg::Epoch {
             epoch,
-            step: trainer.runtime.step(),
+            step: trainer.runtime().step(),
             valid,
         });
         if ctl.stop {
             break 'epochs;
         }
     }
-    trainer.epoch = training.epochs as u64;
+    trainer.set_position(training.epochs as u64, 0);
     out.send(Msg::Finished {
-        step: trainer.runtime.step(),
+        step: trainer.runtime().step(),
     });
     // Still answers evaluate, save and load until stopped or dropped.
     ctl.paused = true;
@@ -355,7 +355,7 @@ fn commands(cmds: &Receiver<Command>, trainer: &mut Trainer, ctl: &mut Control, 
                 ctl.paused = true;
                 ctl.budget = None;
                 out.send(Msg::Paused {
-                    step: trainer.runtime.step(),
+                    step: trainer.runtime().step(),
                 });
             }
             Command::Resume => {
@@ -372,11 +372,11 @@ fn commands(cmds: &Receiver<Command>, trainer: &mut Trainer, ctl: &mut Control, 
                 return;
             }
             Command::SetLr(lr) => {
-                trainer.runtime.set_lr(lr);
+                trainer.runtime_mut().set_lr(lr);
                 out.send(Msg::Info(format!("learning rate {lr} from the next step")));
             }
             Command::SetStatsEvery(n) => {
-                trainer.runtime.hyper_mut().stats_every = n;
+                trainer.runtime_mut().hyper_mut().stats_every = n;
                 out.send(Msg::Info(match n {
                     0 => "statistics off".to_string(),
                     n => format!("statistics every {n} steps"),

@@ -29,7 +29,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(err(format!("cannot write: {e}")));
+        let hint = if e.kind() == std::io::ErrorKind::StorageFull {
+            "; the disk is full (the previous version of the file, if any, is kept)"
+        } else {
+            ""
+        };
+        return Err(err(format!("cannot write: {e}{hint}")));
     }
     Ok(())
 }

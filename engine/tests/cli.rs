@@ -399,3 +399,212 @@ fn bench_profile_lists_every_node_with_its_share() {
         .unwrap_or_default();
     assert!(fc1.len() >= 2 && fc1[0] > 0.0 && fc1[1] > 0.0, "{out}");
 }
+
+/// Training settings out of range are refused before training: in the file by `check`
+/// with the setting's line:column, on the command line with exit code 2.
+#[test]
+fn training_settings_are_checked() {
+    let dir = temp_dir("settings");
+    for (training, needle) in [
+        (
+            "(clip: Value(-1.0))",
+            "training.clip: must be a finite number > 0, got -1",
+        ),
+        (
+            "(optimizer: Sgd(lr: NaN))",
+            "training.optimizer.lr: must be a finite number > 0, got NaN",
+        ),
+        (
+            "(optimizer: Adam(lr: 0.1, betas: (0.9, 1.0)))",
+            "training.optimizer.betas: must be in [0, 1)",
+        ),
+        ("(batch_size: 0)", "training.batch_size: must be at least 1"),
+    ] {
+        let g = dir.join("g.ron");
+        std::fs::write(
+            &g,
+            format!(
+                "(version: 1,\n inputs: [(name: \"x\", shape: [2]), (name: \"y\", shape: [1], source: Labels)],\n nodes: [(name: \"fc\", op: Linear(out_features: 1), inputs: [\"x\"]),\n  (name: \"loss\", op: MSELoss(), inputs: [\"fc\", \"y\"])],\n training: {training},\n)"
+            ),
+        )
+        .unwrap();
+        let (code, _, err) = run(hyphae().arg("check").arg(&g));
+        assert_eq!(code, 1, "{training}: {err}");
+        assert!(
+            err.contains("g.ron:5:") && err.contains(needle),
+            "{training}: {err}"
+        );
+        let (code, _, err) = run(hyphae().args(["train", "--data", "xor"]).arg(&g));
+        assert_eq!(code, 1, "{training}: {err}");
+        assert!(err.contains(needle), "{training}: {err}");
+    }
+    for (flag, value, needle) in [
+        ("--lr", "-1", "must be a finite number > 0"),
+        ("--lr", "inf", "must be a finite number > 0"),
+        ("--lr", "nan", "must be a finite number > 0"),
+        ("--batch-size", "0", "must be at least 1"),
+        ("--epochs", "0", "must be at least 1"),
+    ] {
+        let (code, _, err) = run(hyphae()
+            .args(["train", "graphs/xor.ron", flag, value])
+            .arg("--out")
+            .arg(dir.join("never")));
+        assert_eq!(code, 2, "{flag} {value}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(needle),
+            "{flag} {value}: {err}"
+        );
+        assert!(!dir.join("never").exists());
+    }
+}
+
+/// Every run gets its own folder; `--resume` continues exactly the run it names, with its
+/// own checkpoint and metrics, and may raise the epochs.
+#[test]
+fn one_folder_per_run_and_resume_continues_its_own() {
+    let cwd = temp_dir("runs");
+    let graph = repo_root().join("graphs/spirals_mlp.ron");
+    let train = |extra: &[&str]| {
+        run(hyphae()
+            .current_dir(&cwd)
+            .arg("train")
+            .arg(&graph)
+            .args(["--data", "spirals"])
+            .args(extra))
+    };
+    let (code, _, err) = train(&["--epochs", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = train(&["--epochs", "1", "--lr", "0.05"]);
+    assert_eq!(code, 0, "{err}");
+    let runs = cwd.join("runs/spirals_mlp");
+    let (first, second) = (runs.join("run-001"), runs.join("run-002"));
+    assert_eq!(step_metrics(&first).len(), 32 + 1);
+    assert_eq!(step_metrics(&second).len(), 32 + 1);
+    assert_eq!(
+        std::fs::canonicalize(runs.join("latest")).unwrap(),
+        std::fs::canonicalize(&second).unwrap()
+    );
+    let second_metrics = step_metrics(&second);
+    // Resume the first run with one more epoch: it continues from its own step 32.
+    let (code, _, err) = train(&["--resume", "runs/spirals_mlp/run-001", "--epochs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("run-001") && err.contains("at step 32") && err.contains("epochs 1 → 2"),
+        "{err}"
+    );
+    let lines = step_metrics(&first);
+    assert_eq!(lines.len(), 2 * 32 + 2, "each step and epoch once");
+    assert!(
+        lines[64].contains("\"kind\":\"step\",\"step\":64,"),
+        "{}",
+        lines[64]
+    );
+    assert_eq!(
+        step_metrics(&second),
+        second_metrics,
+        "the other run is untouched"
+    );
+    // A fresh run into a folder that holds a run is refused; so is resuming no run.
+    let (code, _, err) = train(&["--out", "runs/spirals_mlp/run-001"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("already holds a run"), "{err}");
+    std::fs::create_dir_all(cwd.join("empty")).unwrap();
+    let (code, _, err) = train(&["--resume", "empty"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no checkpoint"), "{err}");
+    assert_eq!(step_metrics(&first).len(), 2 * 32 + 2);
+}
+
+/// A long spirals run (500 epochs) in `dir`, started in the background.
+const LONG_RUN: [&str; 6] = [
+    "train",
+    "graphs/spirals_mlp.ron",
+    "--epochs",
+    "500",
+    "--data",
+    "spirals",
+];
+
+fn start_long_run(dir: &Path, extra: &[&str]) -> std::process::Child {
+    hyphae()
+        .args(LONG_RUN)
+        .args(extra)
+        .arg("--out")
+        .arg(dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (up to 5 s) until `ready` holds.
+fn wait_until(ready: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// Resumes the run in `dir` for no more steps (it stops at once) and returns stderr.
+fn resume_at_once(dir: &Path) -> String {
+    let (code, _, err) = run(hyphae()
+        .args(LONG_RUN)
+        .args(["--max-steps", "1"])
+        .arg("--resume")
+        .arg(dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resumed from"), "{err}");
+    err
+}
+
+/// SIGTERM and SIGHUP save a checkpoint and exit like Ctrl-C; the run resumes from it.
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sighup_save_a_resumable_checkpoint() {
+    for signal in ["TERM", "HUP"] {
+        let dir = temp_dir(&format!("sig{signal}"));
+        let mut child = start_long_run(&dir, &[]);
+        // Wait until training has started (the first metrics), then signal.
+        let metrics = dir.join("metrics.jsonl");
+        wait_until(|| std::fs::metadata(&metrics).is_ok_and(|m| m.len() > 0));
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal}");
+        assert!(dir.join("weights.safetensors").exists(), "SIG{signal}");
+        resume_at_once(&dir);
+    }
+}
+
+/// SIGKILL at any moment leaves every file whole: checkpoints load, metrics lines are
+/// complete, and the next run removes temporary files of the killed writes.
+#[cfg(unix)]
+#[test]
+fn sigkill_leaves_every_file_whole() {
+    let dir = temp_dir("kill9");
+    let mut child = start_long_run(&dir, &["--checkpoint-every-steps", "1"]);
+    let checkpoints = dir.join("checkpoints");
+    wait_until(|| std::fs::read_dir(&checkpoints).is_ok_and(|d| d.count() >= 3));
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stray = checkpoints.join(".step-00000001.safetensors.4000000.tmp");
+    std::fs::write(&stray, b"a write that a kill interrupted").unwrap();
+    for entry in std::fs::read_dir(&checkpoints).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            hyphae::train::checkpoint::Checkpoint::load(&path).unwrap();
+        }
+    }
+    resume_at_once(&dir);
+    assert!(!stray.exists(), "stray temporary file not removed");
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    for line in text.lines() {
+        assert!(
+            line.starts_with('{') && line.ends_with('}'),
+            "torn line {line:?}"
+        );
+    }
+}

@@ -1,6 +1,5 @@
-//! The subcommands other than `bench`.
+//! The subcommands other than `train` and `bench`.
 
-use super::progress::Progress;
 use crate::data;
 use crate::ecs::Runtime;
 use crate::error::{Error, Result};
@@ -8,25 +7,11 @@ use crate::graph::{GraphFile, Source, ValidGraph};
 use crate::ops::Op;
 use crate::tensor::Tensor;
 use crate::train::checkpoint::Checkpoint;
-use crate::train::trainer::{EvalReport, Finish, TrainOptions, Trainer};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-pub struct TrainArgs {
-    pub graph: PathBuf,
-    pub data: Option<String>,
-    pub epochs: Option<usize>,
-    pub batch_size: Option<usize>,
-    pub lr: Option<f32>,
-    pub seed: Option<u64>,
-    pub max_steps: Option<u64>,
-    pub out: Option<PathBuf>,
-    pub resume: Option<PathBuf>,
-}
+use crate::train::trainer::{EvalReport, TrainOptions, Trainer};
+use std::path::Path;
 
 /// The dataset spec: `--data` wins over the graph's `training.dataset`.
-fn data_spec(graph: &ValidGraph, cli: Option<String>) -> Result<String> {
+pub(super) fn data_spec(graph: &ValidGraph, cli: Option<String>) -> Result<String> {
     cli.or_else(|| graph.file.training.dataset.clone()).ok_or_else(|| {
         Error::Other(format!(
             "{}: no dataset: pass --data (e.g. --data shapes) or set training.dataset in the file",
@@ -35,96 +20,7 @@ fn data_spec(graph: &ValidGraph, cli: Option<String>) -> Result<String> {
     })
 }
 
-pub fn train(a: TrainArgs) -> Result<i32> {
-    let mut graph = ValidGraph::load(&a.graph)?;
-    let t = &mut graph.file.training;
-    if let Some(e) = a.epochs {
-        t.epochs = e;
-    }
-    if let Some(b) = a.batch_size {
-        t.batch_size = b.max(1);
-    }
-    if let Some(lr) = a.lr {
-        t.optimizer.set_lr(lr);
-    }
-    if let Some(s) = a.seed {
-        t.seed = s;
-    }
-    let spec = data_spec(&graph, a.data)?;
-    let (epochs, seed) = (graph.file.training.epochs, graph.file.training.seed);
-    eprintln!("loading data `{spec}` ...");
-    let split = data::load(&spec, seed)?;
-    eprintln!(
-        "{}: {} training and {} validation samples of shape {:?}",
-        split.train.name,
-        split.train.len(),
-        split.valid.len(),
-        split.train.sample_shape()
-    );
-    let stem = a
-        .graph
-        .file_stem()
-        .map_or("run".to_string(), |s| s.to_string_lossy().to_string());
-    let out = a
-        .out
-        .or_else(|| a.resume.clone().filter(|r| r.is_dir()))
-        .unwrap_or_else(|| PathBuf::from("runs").join(stem));
-    let mut trainer = Trainer::new(
-        graph,
-        split,
-        TrainOptions {
-            epochs,
-            max_steps: a.max_steps,
-            out_dir: Some(out.clone()),
-            ..TrainOptions::default()
-        },
-    )?;
-    if let Some(r) = &a.resume {
-        trainer.resume(r)?;
-        eprintln!(
-            "resumed from {} at step {} (epoch {}, batch {})",
-            r.display(),
-            trainer.runtime.step(),
-            trainer.epoch + 1,
-            trainer.batch_in_epoch
-        );
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // Ctrl-C: finish the current step, save a checkpoint, exit.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    let started = std::time::Instant::now();
-    let finish = trainer.run(&mut Progress::new(epochs), &stop)?;
-    trainer.save_weights_to(&out.join("weights.safetensors"))?;
-    let secs = started.elapsed().as_secs_f64();
-    let valid = trainer.evaluate_valid()?;
-    println!(
-        "finished: {} after {} steps in {secs:.1} s",
-        describe(&finish),
-        trainer.runtime.step()
-    );
-    print_eval(&valid);
-    println!(
-        "run folder: {} (metrics.jsonl, checkpoints/, best.safetensors, weights.safetensors)",
-        out.display()
-    );
-    Ok(match finish {
-        Finish::Completed | Finish::MaxSteps => 0,
-        Finish::Interrupted => 130,
-        Finish::NonFinite(_) => 1,
-    })
-}
-
-fn describe(f: &Finish) -> String {
-    match f {
-        Finish::Completed => "all epochs done".into(),
-        Finish::MaxSteps => "reached --max-steps".into(),
-        Finish::Interrupted => "interrupted; checkpoint saved (continue with --resume)".into(),
-        Finish::NonFinite(n) => format!("stopped: node `{n}` produced NaN/Inf"),
-    }
-}
-
-fn print_eval(r: &EvalReport) {
+pub(super) fn print_eval(r: &EvalReport) {
     print!("validation: loss {:.4}", r.loss);
     if let Some(a) = r.accuracy {
         print!(", accuracy {:.2}%", a * 100.0);

@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod progress;
+mod train;
 
 use crate::error::Result;
 use clap::{Parser, Subcommand};
@@ -28,12 +29,12 @@ pub enum Command {
         /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR, csv:FILE[:label=COL].
         #[arg(long)]
         data: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_count)]
         epochs: Option<usize>,
-        #[arg(long)]
+        #[arg(long, value_parser = parse_count)]
         batch_size: Option<usize>,
         /// Base learning rate.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_lr, allow_negative_numbers = true)]
         lr: Option<f32>,
         #[arg(long)]
         seed: Option<u64>,
@@ -43,12 +44,21 @@ pub enum Command {
         /// Stop after this many optimizer steps.
         #[arg(long)]
         max_steps: Option<u64>,
-        /// Run folder for metrics.jsonl, checkpoints/ and best.safetensors.
+        /// Run folder for metrics.jsonl, checkpoints/, best.safetensors and
+        /// weights.safetensors (default: a new runs/<graph>/run-NNN; runs/<graph>/latest
+        /// links to the newest). A folder that holds another run is refused.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Continue the run saved in this folder (or from this checkpoint file).
+        /// Continue the run saved in this folder (its newest checkpoint) or from this
+        /// checkpoint file, with the run's settings unless flags change them.
         #[arg(long)]
         resume: Option<PathBuf>,
+        /// Save a checkpoint at least this often, in seconds (also mid-epoch).
+        #[arg(long, default_value_t = crate::train::trainer::CHECKPOINT_EVERY_SECS, value_parser = parse_seconds)]
+        checkpoint_every: f64,
+        /// Also save a checkpoint every this many optimizer steps.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        checkpoint_every_steps: Option<u64>,
     },
     /// Validate a graph: exit 0, or print every problem and exit 1.
     Check { graph: PathBuf },
@@ -125,9 +135,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             max_steps,
             out,
             resume,
+            checkpoint_every,
+            checkpoint_every_steps,
         } => {
             set_threads(threads)?;
-            commands::train(commands::TrainArgs {
+            train::train(train::TrainArgs {
                 graph,
                 data,
                 epochs,
@@ -137,6 +149,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 max_steps,
                 out,
                 resume,
+                checkpoint_every,
+                checkpoint_every_steps,
             })
         }
         Command::Check { graph } => commands::check(&graph),
@@ -182,6 +196,25 @@ pub fn run(cli: Cli) -> Result<i32> {
             bench::bench(&graph, steps, executor, profile)
         }
     }
+}
+
+/// `--epochs`, `--batch-size`: the file's own rule (at least 1), checked as clap parses, so
+/// a bad value exits with code 2 like any other usage error.
+fn parse_count(s: &str) -> std::result::Result<usize, String> {
+    let v: usize = s.parse().map_err(|e| format!("not a whole number: {e}"))?;
+    crate::graph::training::at_least_one(v).map(|_| v)
+}
+
+/// `--lr`: a finite number > 0, the rule of the file's `optimizer.lr`.
+fn parse_lr(s: &str) -> std::result::Result<f32, String> {
+    let v: f32 = s.parse().map_err(|e| format!("not a number: {e}"))?;
+    crate::graph::training::positive(v).map(|_| v)
+}
+
+/// `--checkpoint-every`: seconds, a finite number > 0.
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    let v: f32 = s.parse().map_err(|e| format!("not a number: {e}"))?;
+    crate::graph::training::positive(v).map(|_| v as f64)
 }
 
 /// Sizes rayon's global pool (the kernels' threads).

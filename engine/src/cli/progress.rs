@@ -1,7 +1,7 @@
 //! Training progress for people: an indicatif bar per epoch on a terminal, plain periodic
 //! lines otherwise (CI logs, pipes), and a line per epoch with validation metrics.
 
-use crate::train::trainer::{EpochReport, Observer, StepReport};
+use crate::train::trainer::{EpochReport, Event, StepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 pub struct Progress {
     epochs: usize,
     bar: Option<ProgressBar>,
+    /// The epoch whose steps are being shown.
+    shown_epoch: Option<u64>,
     terminal: bool,
     batches: usize,
     last_line: Instant,
@@ -21,6 +23,7 @@ impl Progress {
         Progress {
             epochs,
             bar: None,
+            shown_epoch: None,
             terminal: std::io::stderr().is_terminal(),
             batches: 0,
             last_line: Instant::now(),
@@ -34,8 +37,23 @@ fn pct(a: Option<f64>) -> String {
     a.map_or(String::new(), |a| format!(" acc {:.1}%", a * 100.0))
 }
 
-impl Observer for Progress {
+impl Progress {
+    /// Shows what a training step did.
+    pub fn event(&mut self, e: &Event) {
+        match e {
+            Event::Step(r) => {
+                if self.shown_epoch != Some(r.epoch) {
+                    self.epoch_start(r.epoch, r.batches);
+                }
+                self.step(r);
+            }
+            Event::Epoch(r) => self.epoch_end(r),
+            Event::NonFinite { .. } | Event::Finished(_) => {}
+        }
+    }
+
     fn epoch_start(&mut self, epoch: u64, batches: usize) {
+        self.shown_epoch = Some(epoch);
         self.batches = batches;
         self.window.clear();
         if self.terminal {
@@ -80,6 +98,7 @@ impl Observer for Progress {
     }
 
     fn epoch_end(&mut self, r: &EpochReport) {
+        self.shown_epoch = None;
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -167,3 +167,185 @@ impl Default for Training {
         }
     }
 }
+
+/// A training setting outside its range: which one (`optimizer.lr`) and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingProblem {
+    /// Path of the setting inside `training`, e.g. `optimizer.betas`.
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl SettingProblem {
+    /// The setting's own field name (`betas`), to find it in the file.
+    pub fn field(&self) -> &'static str {
+        self.setting.rsplit('.').next().unwrap_or(self.setting)
+    }
+}
+
+/// A finite number > 0 (learning rates, eps, clip bounds, decay factors).
+pub fn positive(v: f32) -> std::result::Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("must be a finite number > 0, got {v}"))
+    }
+}
+
+/// A finite number ≥ 0 (momentum, weight decay, eta_min).
+pub fn non_negative(v: f32) -> std::result::Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("must be a finite number ≥ 0, got {v}"))
+    }
+}
+
+/// In [0, 1) (betas, RMSprop's alpha: a moving average that keeps some of the new value).
+pub fn fraction(v: f32) -> std::result::Result<(), String> {
+    if (0.0..1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("must be in [0, 1), got {v}"))
+    }
+}
+
+/// A count ≥ 1 (batch size, epochs, schedule periods).
+pub fn at_least_one(v: usize) -> std::result::Result<(), String> {
+    if v >= 1 {
+        Ok(())
+    } else {
+        Err(format!("must be at least 1, got {v}"))
+    }
+}
+
+impl Training {
+    /// Every setting outside its range (NaN and infinities included), so that training
+    /// never starts with values that would crash it or silently train nothing.
+    pub fn problems(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        let mut check = |setting: &'static str, r: std::result::Result<(), String>| {
+            if let Err(message) = r {
+                out.push(SettingProblem { setting, message });
+            }
+        };
+        check("optimizer.lr", positive(self.optimizer.lr()));
+        match self.optimizer {
+            Optimizer::Sgd {
+                momentum,
+                dampening,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                check("optimizer.momentum", non_negative(momentum));
+                check("optimizer.dampening", non_negative(dampening));
+                check("optimizer.weight_decay", non_negative(weight_decay));
+                if nesterov && !(momentum > 0.0 && dampening == 0.0) {
+                    check(
+                        "optimizer.nesterov",
+                        Err("needs momentum > 0 and dampening 0 (as in PyTorch)".into()),
+                    );
+                }
+            }
+            Optimizer::Adam {
+                betas,
+                eps,
+                weight_decay,
+                ..
+            }
+            | Optimizer::AdamW {
+                betas,
+                eps,
+                weight_decay,
+                ..
+            } => {
+                check(
+                    "optimizer.betas",
+                    fraction(betas.0).and_then(|_| fraction(betas.1)),
+                );
+                check("optimizer.eps", positive(eps));
+                check("optimizer.weight_decay", non_negative(weight_decay));
+            }
+            Optimizer::RmsProp {
+                alpha,
+                eps,
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                check("optimizer.alpha", fraction(alpha));
+                check("optimizer.eps", positive(eps));
+                check("optimizer.momentum", non_negative(momentum));
+                check("optimizer.weight_decay", non_negative(weight_decay));
+            }
+        }
+        match self.schedule {
+            Schedule::Constant => {}
+            Schedule::Step { step_size, gamma } => {
+                check("schedule.step_size", at_least_one(step_size));
+                check("schedule.gamma", positive(gamma));
+            }
+            Schedule::Exponential { gamma } => check("schedule.gamma", positive(gamma)),
+            Schedule::Cosine { t_max, eta_min } => {
+                check("schedule.t_max", at_least_one(t_max));
+                check("schedule.eta_min", non_negative(eta_min));
+            }
+        }
+        match self.clip {
+            Some(Clip::Norm(v) | Clip::Value(v)) => check("clip", positive(v)),
+            None => {}
+        }
+        check("batch_size", at_least_one(self.batch_size));
+        check("epochs", at_least_one(self.epochs));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_of(t: Training) -> Vec<String> {
+        t.problems()
+            .into_iter()
+            .map(|p| format!("{}: {}", p.setting, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_every_bad_value_is_named() {
+        assert!(Training::default().problems().is_empty());
+        let bad = Training {
+            optimizer: Optimizer::Adam {
+                lr: f32::NAN,
+                betas: (0.9, 1.0),
+                eps: 0.0,
+                weight_decay: -1.0,
+            },
+            schedule: Schedule::Step {
+                step_size: 0,
+                gamma: f32::INFINITY,
+            },
+            clip: Some(Clip::Value(-1.0)),
+            batch_size: 0,
+            epochs: 0,
+            ..Training::default()
+        };
+        let p = problems_of(bad);
+        for want in [
+            "optimizer.lr: must be a finite number > 0, got NaN",
+            "optimizer.betas: must be in [0, 1), got 1",
+            "optimizer.eps: must be a finite number > 0, got 0",
+            "optimizer.weight_decay: must be a finite number ≥ 0, got -1",
+            "schedule.step_size: must be at least 1, got 0",
+            "schedule.gamma: must be a finite number > 0, got inf",
+            "clip: must be a finite number > 0, got -1",
+            "batch_size: must be at least 1, got 0",
+            "epochs: must be at least 1, got 0",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want} not in {p:#?}");
+        }
+        assert_eq!(p.len(), 9, "{p:#?}");
+    }
+}

@@ -301,6 +301,8 @@ impl ValidGraph {
             }
         }
 
+        check_training(&mut ck, &file.training);
+
         for key in file.layout.keys() {
             if !names.contains_key(key.as_str()) {
                 let pos = text.and_then(|t| {
@@ -385,6 +387,41 @@ fn check_input(ck: &mut Checker<'_>, input: &InputDecl) {
             format!("input shape {:?} has a zero dimension", input.shape),
         );
     }
+}
+
+/// Every training setting in its range; errors point at the setting in the file.
+fn check_training(ck: &mut Checker<'_>, training: &super::training::Training) {
+    for p in training.problems() {
+        let pos = ck.text.and_then(|t| {
+            let section = find_key(t, "training", 0)?;
+            let at = find_key(t, p.field(), section).unwrap_or(section);
+            Some(super::format::line_col(t, at))
+        });
+        ck.error(
+            None,
+            None,
+            pos,
+            format!("training.{}: {}", p.setting, p.message),
+        );
+    }
+}
+
+/// Offset of `key:` (a RON field, whitespace allowed before the colon) at or after `from`.
+fn find_key(text: &str, key: &str, from: usize) -> Option<usize> {
+    let mut start = from;
+    while let Some(found) = text.get(start..)?.find(key) {
+        let at = start + found;
+        let before_ok = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let after_ok = text[at + key.len()..].trim_start().starts_with(':');
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        start = at + key.len();
+    }
+    None
 }
 
 /// Position of the `n`-th (0-based) declaration `name: "<name>"`.

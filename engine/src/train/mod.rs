@@ -1,7 +1,9 @@
-//! Training maths and plumbing: optimizers, learning-rate schedules (and, with the CLI,
-//! data loading, metrics and checkpoints).
+//! Training maths and plumbing: optimizers, learning-rate schedules, the training loop,
+//! its metrics log and checkpoints.
 
 pub mod checkpoint;
+pub mod metrics;
 pub mod optim;
+pub mod run_dir;
 pub mod schedule;
 pub mod trainer;

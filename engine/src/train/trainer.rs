@@ -1,18 +1,22 @@
-//! The training loop shared by the command line and the editor: epochs over a dataset,
-//! validation, metrics, checkpoints and resume.
+//! The training loop shared by every front end: [`Trainer::step`] advances one batch (or
+//! closes an epoch with validation, or finishes) and says what happened as an [`Event`];
+//! [`Trainer::run`] is a loop over it. The run folder (metrics, checkpoints, best and final
+//! weights) is written from inside `step` and `finish`, so a front end that steps gets the
+//! same folder as `hyphae train`.
 //!
 //! Resume reproduces the uninterrupted run exactly: a checkpoint holds weights, buffers,
 //! optimizer state, the step counter (LR schedule and dropout seeds derive from it) and
 //! the position in the epoch (the shuffle order derives from (seed, epoch)).
 
 use super::checkpoint::{Checkpoint, graph_hash};
-use crate::data::{Dataset, Loader, LoaderOptions, Split};
+use super::metrics::MetricsLog;
+use super::run_dir;
+use crate::data::{Dataset, Epoch, Loader, LoaderOptions, Split};
 use crate::ecs::{Runtime, StepOutcome};
 use crate::error::{Error, Result};
-use crate::graph::{Ref, Source, ValidGraph};
+use crate::graph::{GraphFile, Ref, Source, ValidGraph};
 use crate::ops::Op;
 use crate::tensor::Tensor;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,15 +28,20 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Stop after this many optimizer steps in total (across resumes).
     pub max_steps: Option<u64>,
-    /// Run folder: `metrics.jsonl`, `checkpoints/`, `best.safetensors`.
+    /// Run folder: `metrics.jsonl`, `checkpoints/`, `best.safetensors`, `weights.safetensors`.
     pub out_dir: Option<PathBuf>,
-    /// Checkpoints kept in `checkpoints/` (the newest ones).
+    /// Checkpoints kept in `checkpoints/` (the newest ones by recorded step).
     pub keep_last: usize,
-    /// At an epoch's end, save a checkpoint if this long has passed since the last one
-    /// (the last epoch and an interrupt always save). Tiny epochs (XOR) would otherwise
-    /// spend their time writing files.
+    /// Save a checkpoint when this long has passed since the last one: after any step, and
+    /// at an epoch's end (an epoch of a second or more, the last epoch and every finish
+    /// always save). Tiny epochs (XOR) would otherwise spend their time writing files.
     pub checkpoint_every_secs: f64,
+    /// Also save a checkpoint every this many optimizer steps.
+    pub checkpoint_every_steps: Option<u64>,
 }
+
+/// Default checkpoint interval: a kill loses at most this much training.
+pub const CHECKPOINT_EVERY_SECS: f64 = 300.0;
 
 impl Default for TrainOptions {
     fn default() -> Self {
@@ -41,7 +50,8 @@ impl Default for TrainOptions {
             max_steps: None,
             out_dir: None,
             keep_last: 3,
-            checkpoint_every_secs: 30.0,
+            checkpoint_every_secs: CHECKPOINT_EVERY_SECS,
+            checkpoint_every_steps: None,
         }
     }
 }
@@ -62,6 +72,7 @@ pub struct EvalReport {
 pub struct StepReport {
     pub outcome: StepOutcome,
     pub epoch: u64,
+    /// Batches done in this epoch, this one included (1-based).
     pub batch: usize,
     pub batches: usize,
     /// Accuracy on this batch (classifiers).
@@ -73,13 +84,15 @@ pub struct StepReport {
 #[derive(Clone, Debug)]
 pub struct EpochReport {
     pub epoch: u64,
+    /// Optimizer steps taken when the epoch ended.
+    pub step: u64,
     pub train_loss: f64,
     pub train_accuracy: Option<f64>,
     pub valid: EvalReport,
     pub seconds: f64,
 }
 
-/// Why `run` returned.
+/// Why a run ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Finish {
     Completed,
@@ -89,26 +102,33 @@ pub enum Finish {
     NonFinite(String),
 }
 
-/// Callbacks for progress displays (the CLI's bar, the editor's plots).
-pub trait Observer {
-    fn epoch_start(&mut self, _epoch: u64, _batches: usize) {}
-    fn step(&mut self, _report: &StepReport) {}
-    fn epoch_end(&mut self, _report: &EpochReport) {}
+/// What one call of [`Trainer::step`] did.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// One batch trained.
+    Step(StepReport),
+    /// The epoch's batches are done and validated (metrics written, best weights noted,
+    /// a checkpoint saved if due).
+    Epoch(EpochReport),
+    /// The batch made node `node` produce NaN/Inf: the optimizer skipped it. Stepping on
+    /// continues with the next batch; [`Trainer::finish`] ends the run here.
+    NonFinite { step: u64, node: String },
+    /// The run is over (the run folder is complete); further calls return this again.
+    Finished(Finish),
 }
 
-/// An observer that ignores everything.
-pub struct Quiet;
-impl Observer for Quiet {}
-
 pub struct Trainer {
-    pub runtime: Runtime,
+    runtime: Runtime,
     train: Arc<Dataset>,
     valid: Arc<Dataset>,
     loader: Loader,
     opts: TrainOptions,
     /// Current epoch (0-based) and batches already done in it.
-    pub epoch: u64,
-    pub batch_in_epoch: usize,
+    epoch: u64,
+    batch_in_epoch: usize,
+    /// The current epoch's remaining batches (None between epochs) and when it started.
+    batches: Option<Epoch>,
+    epoch_started: Instant,
     features_input: usize,
     labels_input: Option<usize>,
     /// The node whose output is the class scores, for classifiers.
@@ -121,15 +141,21 @@ pub struct Trainer {
     started: Instant,
     wall_offset: f64,
     last_checkpoint: Instant,
+    /// Optimizer step of the last checkpoint saved or resumed from.
+    last_checkpoint_step: Option<u64>,
     /// Weights of the best validation loss not yet written to `best.safetensors`.
     best_weights: Option<Vec<(String, Tensor)>>,
+    /// Opened at the first step; `resumed` says whether it continues an earlier log.
+    metrics: Option<MetricsLog>,
+    resumed: bool,
+    finished: Option<Finish>,
 }
 
 impl Trainer {
     /// Checks that the data fits the graph (shapes, labels), then builds the runtime.
     pub fn new(graph: ValidGraph, split: Split, opts: TrainOptions) -> Result<Trainer> {
         let origin = graph.origin.clone();
-        let hash = graph_hash(&graph.file.to_ron()?);
+        let hash = network_hash(&graph.file)?;
         let inputs = &graph.file.inputs;
         let features: Vec<usize> = (0..inputs.len())
             .filter(|&i| inputs[i].source == Source::Features)
@@ -191,6 +217,8 @@ impl Trainer {
             opts,
             epoch: 0,
             batch_in_epoch: 0,
+            batches: None,
+            epoch_started: Instant::now(),
             features_input: fi,
             labels_input: labels.first().copied(),
             logits_node,
@@ -200,7 +228,11 @@ impl Trainer {
             started: Instant::now(),
             wall_offset: 0.0,
             last_checkpoint: Instant::now(),
+            last_checkpoint_step: None,
             best_weights: None,
+            metrics: None,
+            resumed: false,
+            finished: None,
         })
     }
 
@@ -222,6 +254,33 @@ impl Trainer {
 
     pub fn is_classifier(&self) -> bool {
         self.logits_node.is_some()
+    }
+
+    /// The runtime: step counter, learning rate, outputs, state dict.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The runtime, to change settings between steps (learning rate, statistics, events).
+    pub fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
+    }
+
+    /// Current epoch (0-based) and batches already done in it.
+    pub fn position(&self) -> (u64, usize) {
+        (self.epoch, self.batch_in_epoch)
+    }
+
+    /// Sets the position recorded in checkpoints, for a front end that feeds the runtime
+    /// batches itself instead of calling [`Trainer::step`].
+    pub fn set_position(&mut self, epoch: u64, batch_in_epoch: usize) {
+        self.epoch = epoch;
+        self.batch_in_epoch = batch_in_epoch;
+    }
+
+    /// Why the run ended, once it has.
+    pub fn finished(&self) -> Option<&Finish> {
+        self.finished.as_ref()
     }
 
     /// The graph's inputs for a batch: features and labels where the graph wants them.
@@ -250,94 +309,162 @@ impl Trainer {
         Some((correct, n))
     }
 
-    /// Trains until the epochs (or `max_steps`) are done, `stop` is set, or a NaN appears.
-    pub fn run(&mut self, observer: &mut dyn Observer, stop: &AtomicBool) -> Result<Finish> {
-        let mut metrics = self.open_metrics()?;
-        while (self.epoch as usize) < self.opts.epochs {
-            let batches = self.batches_per_epoch();
-            observer.epoch_start(self.epoch, batches);
-            let epoch_start = Instant::now();
+    /// Advances the run by one batch, or closes the epoch (validation, metrics, best
+    /// weights, checkpoint when due), or finishes it (`epochs` or `max_steps` reached).
+    pub fn step(&mut self) -> Result<Event> {
+        if let Some(f) = &self.finished {
+            return Ok(Event::Finished(f.clone()));
+        }
+        if self.metrics.is_none() {
+            self.open_run_folder()?;
+        }
+        if self.epoch as usize >= self.opts.epochs {
+            return self.finish(Finish::Completed).map(Event::Finished);
+        }
+        if self.batches.is_none() {
             if self.batch_in_epoch == 0 {
                 self.acc = EpochSums::default();
             }
             let skip = self.batch_in_epoch;
-            for (x, y) in self.loader.epoch(self.epoch).skip(skip) {
-                if stop.load(Ordering::Relaxed) {
-                    return self.interrupt();
-                }
-                if self
-                    .opts
-                    .max_steps
-                    .is_some_and(|m| self.runtime.step() >= m)
-                {
-                    self.save_checkpoint()?;
-                    return Ok(Finish::MaxSteps);
-                }
-                let t0 = Instant::now();
-                let n = x.dim(0);
-                let outcome = self.runtime.train_step(self.batch(x, y.clone()))?;
-                if let Some(node) = outcome.non_finite_node.clone() {
-                    return Ok(Finish::NonFinite(node));
-                }
-                let acc = self.batch_accuracy(&y);
-                if let Some((c, k)) = acc {
-                    self.acc.correct += c as u64;
-                    self.acc.counted += k as u64;
-                }
-                self.acc.loss_sum += outcome.loss * n as f64;
-                self.acc.seen += n as u64;
-                self.batch_in_epoch += 1;
-                let report = StepReport {
-                    accuracy: acc.map(|(c, k)| c as f64 / k.max(1) as f64),
-                    epoch: self.epoch,
-                    batch: self.batch_in_epoch,
-                    batches,
-                    samples_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
-                    outcome,
-                };
-                if let Some(m) = metrics.as_mut() {
-                    m.step(&report, self.wall())?;
-                }
-                observer.step(&report);
+            let mut batches = self.loader.epoch(self.epoch);
+            for _ in 0..skip {
+                batches.next();
             }
-            let valid = self.evaluate_valid()?;
-            let report = EpochReport {
-                epoch: self.epoch,
-                train_loss: self.acc.loss_sum / self.acc.seen.max(1) as f64,
-                train_accuracy: (self.acc.counted > 0)
-                    .then(|| self.acc.correct as f64 / self.acc.counted as f64),
-                valid,
-                seconds: epoch_start.elapsed().as_secs_f64(),
-            };
-            if let Some(m) = metrics.as_mut() {
-                m.epoch(&report, self.runtime.step(), self.wall())?;
-            }
-            self.epoch += 1;
-            self.batch_in_epoch = 0;
-            if self.best_valid.is_none_or(|b| report.valid.loss < b) {
-                self.best_valid = Some(report.valid.loss);
-                self.best_weights = Some(self.runtime.state_dict());
-            }
-            let last = self.epoch as usize >= self.opts.epochs;
-            let due =
-                self.last_checkpoint.elapsed().as_secs_f64() >= self.opts.checkpoint_every_secs;
-            if self.opts.out_dir.is_some() && (last || due || report.seconds >= 1.0) {
-                self.save_checkpoint()?;
-                self.last_checkpoint = Instant::now();
-                if let Some(best) = self.best_weights.take() {
-                    self.save_tensors(best, &self.run_path("best.safetensors")?)?;
-                }
-            }
-            observer.epoch_end(&report);
+            self.batches = Some(batches);
+            self.epoch_started = Instant::now();
         }
-        Ok(Finish::Completed)
-    }
-
-    fn interrupt(&mut self) -> Result<Finish> {
-        if self.opts.out_dir.is_some() {
+        let next = self.batches.as_mut().and_then(Iterator::next);
+        let Some((x, y)) = next else {
+            return self.end_epoch().map(Event::Epoch);
+        };
+        if self
+            .opts
+            .max_steps
+            .is_some_and(|m| self.runtime.step() >= m)
+        {
+            return self.finish(Finish::MaxSteps).map(Event::Finished);
+        }
+        let t0 = Instant::now();
+        let n = x.dim(0);
+        let outcome = self.runtime.train_step(self.batch(x, y.clone()))?;
+        self.batch_in_epoch += 1;
+        if let Some(node) = outcome.non_finite_node.clone() {
+            return Ok(Event::NonFinite {
+                step: outcome.step,
+                node,
+            });
+        }
+        let acc = self.batch_accuracy(&y);
+        if let Some((c, k)) = acc {
+            self.acc.correct += c as u64;
+            self.acc.counted += k as u64;
+        }
+        self.acc.loss_sum += outcome.loss * n as f64;
+        self.acc.seen += n as u64;
+        let report = StepReport {
+            accuracy: acc.map(|(c, k)| c as f64 / k.max(1) as f64),
+            epoch: self.epoch,
+            batch: self.batch_in_epoch,
+            batches: self.batches_per_epoch(),
+            samples_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+            outcome,
+        };
+        let wall = self.wall();
+        if let Some(m) = self.metrics.as_mut() {
+            m.step(&report, wall)?;
+        }
+        if self.checkpoint_due() {
             self.save_checkpoint()?;
         }
-        Ok(Finish::Interrupted)
+        Ok(Event::Step(report))
+    }
+
+    fn end_epoch(&mut self) -> Result<EpochReport> {
+        self.batches = None;
+        let valid = self.evaluate_valid()?;
+        let report = EpochReport {
+            epoch: self.epoch,
+            step: self.runtime.step(),
+            train_loss: self.acc.loss_sum / self.acc.seen.max(1) as f64,
+            train_accuracy: (self.acc.counted > 0)
+                .then(|| self.acc.correct as f64 / self.acc.counted as f64),
+            valid,
+            seconds: self.epoch_started.elapsed().as_secs_f64(),
+        };
+        let wall = self.wall();
+        if let Some(m) = self.metrics.as_mut() {
+            m.epoch(&report, wall)?;
+        }
+        self.epoch += 1;
+        self.batch_in_epoch = 0;
+        if self.best_valid.is_none_or(|b| report.valid.loss < b) {
+            self.best_valid = Some(report.valid.loss);
+            self.best_weights = Some(self.runtime.state_dict());
+        }
+        let last = self.epoch as usize >= self.opts.epochs;
+        if self.opts.out_dir.is_some() && (last || report.seconds >= 1.0 || self.checkpoint_due()) {
+            self.save_checkpoint()?;
+        }
+        Ok(report)
+    }
+
+    /// Whether the time or step interval since the last checkpoint has passed.
+    fn checkpoint_due(&self) -> bool {
+        if self.opts.out_dir.is_none() {
+            return false;
+        }
+        let step = self.runtime.step();
+        let by_steps = self.opts.checkpoint_every_steps.is_some_and(|n| {
+            n > 0 && step.is_multiple_of(n) && self.last_checkpoint_step != Some(step)
+        });
+        by_steps || self.last_checkpoint.elapsed().as_secs_f64() >= self.opts.checkpoint_every_secs
+    }
+
+    /// Ends the run: a checkpoint (unless a NaN stopped it: resuming would only repeat it),
+    /// the best weights if any epoch was validated, and the final weights. Stepping after
+    /// this returns `Finished` again.
+    pub fn finish(&mut self, why: Finish) -> Result<Finish> {
+        if let Some(f) = &self.finished {
+            return Ok(f.clone());
+        }
+        self.batches = None;
+        if self.opts.out_dir.is_some() {
+            if self.metrics.is_none() {
+                self.open_run_folder()?;
+            }
+            let step = self.runtime.step();
+            if !matches!(why, Finish::NonFinite(_)) && self.last_checkpoint_step != Some(step) {
+                self.save_checkpoint()?;
+            }
+            self.write_best()?;
+            let path = self.run_path("weights.safetensors")?;
+            self.save_weights_to(&path)?;
+        }
+        self.finished = Some(why.clone());
+        Ok(why)
+    }
+
+    /// Stops the run as an interrupt (Ctrl-C, SIGTERM, a front end's Stop): saves as
+    /// [`Trainer::finish`] does.
+    pub fn interrupt(&mut self) -> Result<Finish> {
+        self.finish(Finish::Interrupted)
+    }
+
+    /// Steps until the run finishes, `stop` is set (interrupt) or a NaN appears; `on_event`
+    /// sees every event.
+    pub fn run(&mut self, on_event: &mut dyn FnMut(&Event), stop: &AtomicBool) -> Result<Finish> {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return self.interrupt();
+            }
+            let event = self.step()?;
+            on_event(&event);
+            match event {
+                Event::Finished(f) => return Ok(f),
+                Event::NonFinite { node, .. } => return self.finish(Finish::NonFinite(node)),
+                Event::Step(_) | Event::Epoch(_) => {}
+            }
+        }
     }
 
     fn wall(&self) -> f64 {
@@ -396,6 +523,7 @@ impl Trainer {
         })
     }
 
+    /// A file in the run folder (created if needed).
     fn run_path(&self, file: &str) -> Result<PathBuf> {
         let dir = self
             .opts
@@ -407,6 +535,25 @@ impl Trainer {
             why: format!("cannot create folder: {e}"),
         })?;
         Ok(dir.join(file))
+    }
+
+    /// Opens `metrics.jsonl`: a fresh log for a new run (a folder that already holds one is
+    /// refused, never appended to), the resumed run's own log otherwise.
+    fn open_run_folder(&mut self) -> Result<()> {
+        if self.opts.out_dir.is_none() {
+            return Ok(());
+        }
+        let path = self.run_path("metrics.jsonl")?;
+        if let Some(out) = &self.opts.out_dir {
+            run_dir::remove_stray_temp_files(out);
+            run_dir::remove_stray_temp_files(&out.join("checkpoints"));
+        }
+        self.metrics = Some(if self.resumed {
+            MetricsLog::append(&path)?
+        } else {
+            MetricsLog::create(&path)?
+        });
+        Ok(())
     }
 
     /// Weights and buffers only, PyTorch names: for `eval`, `predict` and PyTorch.
@@ -427,8 +574,17 @@ impl Trainer {
         ck.save(path)
     }
 
-    /// A full checkpoint in `OUT/checkpoints/step-NNNNNNNN.safetensors`; older ones beyond
-    /// `keep_last` are removed.
+    /// Writes the best weights not yet written to `best.safetensors`.
+    fn write_best(&mut self) -> Result<()> {
+        if let Some(best) = self.best_weights.take() {
+            let path = self.run_path("best.safetensors")?;
+            self.save_tensors(best, &path)?;
+        }
+        Ok(())
+    }
+
+    /// A full checkpoint in `OUT/checkpoints/step-NNNNNNNN.safetensors` (and the best
+    /// weights, if new ones are waiting); older ones beyond `keep_last` are removed.
     pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
         let step = self.runtime.step();
         let dir = self.run_path("checkpoints")?;
@@ -452,7 +608,6 @@ impl Trainer {
             ("step", step.to_string()),
             ("epoch", self.epoch.to_string()),
             ("batch_in_epoch", self.batch_in_epoch.to_string()),
-            ("seed", self.runtime.graph().file.training.seed.to_string()),
             ("wall", format!("{:.3}", self.wall())),
             (
                 "best_valid",
@@ -464,26 +619,34 @@ impl Trainer {
             ("epoch_correct", self.acc.correct.to_string()),
             ("epoch_counted", self.acc.counted.to_string()),
         ];
-        for (k, v) in meta {
+        // The settings in force too, so a resume can start from them and log changes.
+        for (k, v) in meta.into_iter().chain(self.settings()) {
             ck.metadata.insert(k.into(), v);
         }
         let path = dir.join(format!("step-{step:08}.safetensors"));
         ck.save(&path)?;
-        let mut existing = list_checkpoints(&dir);
-        while existing.len() > self.opts.keep_last.max(1) {
-            let old = existing.remove(0);
+        self.last_checkpoint = Instant::now();
+        self.last_checkpoint_step = Some(step);
+        let existing = run_dir::checkpoints(&dir);
+        let excess = existing.len().saturating_sub(self.opts.keep_last.max(1));
+        for (_, old) in &existing[..excess] {
             let _ = std::fs::remove_file(old);
         }
+        self.write_best()?;
         Ok(path)
     }
 
-    /// Continues the run saved in `dir` (a run folder or a checkpoint file).
-    pub fn resume(&mut self, dir: &Path) -> Result<()> {
+    /// Continues the run saved in `dir` (a run folder: its newest checkpoint by recorded
+    /// step; or a checkpoint file). Training settings may differ from the run's (more
+    /// epochs, another learning rate): the differences are returned for the log. A batch
+    /// size change is refused mid-epoch, where the position counts batches.
+    pub fn resume(&mut self, dir: &Path) -> Result<Resumed> {
         let path = if dir.is_file() {
             dir.to_path_buf()
         } else {
-            list_checkpoints(&dir.join("checkpoints"))
+            run_dir::checkpoints(&dir.join("checkpoints"))
                 .pop()
+                .map(|(_, path)| path)
                 .ok_or_else(|| Error::File {
                     path: dir.display().to_string(),
                     why: "no checkpoint found (expected checkpoints/step-*.safetensors)".into(),
@@ -517,9 +680,24 @@ impl Trainer {
         }
         self.runtime.load_optimizer_state(&state)?;
         let step = ck.meta_u64("step", &path)?;
+        let batch_in_epoch = ck.meta_u64("batch_in_epoch", &path)? as usize;
+        let changes = self.setting_changes(&ck);
+        if batch_in_epoch > 0
+            && let Some(b) = ck.meta("batch_size")
+            && *b != self.loader.options().batch_size.to_string()
+        {
+            return Err(Error::File {
+                path: origin,
+                why: format!(
+                    "the run stopped {batch_in_epoch} batches into an epoch at batch size {b}; \
+                     resume it with batch size {b}"
+                ),
+            });
+        }
         self.runtime.set_step(step);
         self.epoch = ck.meta_u64("epoch", &path)?;
-        self.batch_in_epoch = ck.meta_u64("batch_in_epoch", &path)? as usize;
+        self.batch_in_epoch = batch_in_epoch;
+        self.batches = None;
         self.best_valid = ck.meta("best_valid").and_then(|b| b.parse().ok());
         self.wall_offset = ck.meta("wall").and_then(|w| w.parse().ok()).unwrap_or(0.0);
         let num = |k: &str| ck.meta(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
@@ -533,10 +711,45 @@ impl Trainer {
             counted: num("epoch_counted"),
         };
         self.started = Instant::now();
+        self.last_checkpoint = Instant::now();
+        self.last_checkpoint_step = Some(step);
+        self.finished = None;
         if let Some(out) = &self.opts.out_dir {
-            truncate_metrics(&out.join("metrics.jsonl"), step)?;
+            super::metrics::truncate(&out.join("metrics.jsonl"), step)?;
         }
-        Ok(())
+        self.resumed = true;
+        self.metrics = None;
+        Ok(Resumed {
+            checkpoint: path,
+            step,
+            changes,
+        })
+    }
+
+    /// The training settings a checkpoint records (metadata key, value).
+    fn settings(&self) -> [(&'static str, String); 5] {
+        let training = &self.runtime.graph().file.training;
+        [
+            ("epochs", self.opts.epochs.to_string()),
+            (
+                "max_steps",
+                self.opts.max_steps.map_or("none".into(), |m| m.to_string()),
+            ),
+            ("lr", self.runtime.base_lr().to_string()),
+            ("batch_size", training.batch_size.to_string()),
+            ("seed", training.seed.to_string()),
+        ]
+    }
+
+    /// Settings that differ from those the checkpoint recorded, as `epochs 3 → 5`.
+    fn setting_changes(&self, ck: &Checkpoint) -> Vec<String> {
+        self.settings()
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let was = ck.meta(key)?;
+                (was != value).then(|| format!("{key} {was} → {value}"))
+            })
+            .collect()
     }
 
     /// Loads weights (a checkpoint or a PyTorch safetensors state dict) into the graph.
@@ -550,13 +763,26 @@ impl Trainer {
         self.runtime
             .load_state_dict(&weights, &path.display().to_string())
     }
+}
 
-    fn open_metrics(&self) -> Result<Option<MetricsLog>> {
-        match &self.opts.out_dir {
-            None => Ok(None),
-            Some(_) => MetricsLog::open(&self.run_path("metrics.jsonl")?).map(Some),
-        }
-    }
+/// The hash that ties a checkpoint to its network: the graph's text form without what
+/// does not change the network (training settings, layout, description), so a run can be
+/// resumed with more epochs or another learning rate.
+fn network_hash(file: &GraphFile) -> Result<String> {
+    let mut network = file.clone();
+    network.training = Default::default();
+    network.layout = Default::default();
+    network.description = Default::default();
+    Ok(graph_hash(&network.to_ron()?))
+}
+
+/// Where a resumed run continues from.
+#[derive(Clone, Debug)]
+pub struct Resumed {
+    pub checkpoint: PathBuf,
+    pub step: u64,
+    /// Training settings that differ from the run's, as `epochs 3 → 5`.
+    pub changes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -584,102 +810,4 @@ fn classifier_logits(graph: &ValidGraph, labels_input: usize) -> Option<String> 
                 _ => None,
             }
         })
-}
-
-/// Checkpoint files in `dir`, oldest first (names sort by step).
-fn list_checkpoints(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("step-") && n.ends_with(".safetensors"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// `metrics.jsonl`: one JSON object per line, per step and per epoch.
-struct MetricsLog {
-    file: std::fs::File,
-    path: PathBuf,
-}
-
-impl MetricsLog {
-    fn open(path: &Path) -> Result<MetricsLog> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::File {
-                path: path.display().to_string(),
-                why: format!("cannot open metrics log: {e}"),
-            })?;
-        Ok(MetricsLog {
-            file,
-            path: path.to_path_buf(),
-        })
-    }
-
-    fn write(&mut self, line: String) -> Result<()> {
-        writeln!(self.file, "{line}").map_err(|e| Error::File {
-            path: self.path.display().to_string(),
-            why: format!("cannot write metrics: {e}"),
-        })
-    }
-
-    fn step(&mut self, r: &StepReport, wall: f64) -> Result<()> {
-        let acc = r.accuracy.map_or("null".to_string(), |a| format!("{a}"));
-        self.write(format!(
-            "{{\"kind\":\"step\",\"step\":{},\"epoch\":{},\"loss\":{},\"accuracy\":{acc},\"lr\":{},\"wall\":{wall:.4}}}",
-            r.outcome.step,
-            r.epoch,
-            json_num(r.outcome.loss),
-            r.outcome.lr
-        ))
-    }
-
-    fn epoch(&mut self, r: &EpochReport, step: u64, wall: f64) -> Result<()> {
-        let opt = |v: Option<f64>| v.map_or("null".to_string(), json_num);
-        self.write(format!(
-            "{{\"kind\":\"epoch\",\"step\":{step},\"epoch\":{},\"train_loss\":{},\"train_accuracy\":{},\"val_loss\":{},\"val_accuracy\":{},\"wall\":{wall:.4}}}",
-            r.epoch,
-            json_num(r.train_loss),
-            opt(r.train_accuracy),
-            json_num(r.valid.loss),
-            opt(r.valid.accuracy)
-        ))
-    }
-}
-
-/// JSON has no NaN/Inf: write them as null.
-fn json_num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v}")
-    } else {
-        "null".into()
-    }
-}
-
-/// Drops metric lines past `step` (they belong to the part of the run being redone).
-fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(());
-    };
-    let kept: String = text
-        .lines()
-        .filter(|line| {
-            line.split("\"step\":")
-                .nth(1)
-                .and_then(|rest| rest.split([',', '}']).next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_none_or(|s| s <= step)
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    crate::util::write_atomic(path, kept.as_bytes())
 }

@@ -1,0 +1,143 @@
+//! `metrics.jsonl`: one JSON object per line, per step and per epoch. A run's log belongs to
+//! that run alone: a fresh run creates it (an existing log is refused, never appended to),
+//! a resumed run first drops the lines past its checkpoint, then appends.
+
+use super::trainer::{EpochReport, StepReport};
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub struct MetricsLog {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    /// A new log for a fresh run; an existing non-empty one means the folder holds
+    /// another run.
+    pub fn create(path: &Path) -> Result<MetricsLog> {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::File {
+                path: path.display().to_string(),
+                why: "this folder already holds a run's metrics; continue it with --resume, \
+                      or train into another folder"
+                    .into(),
+            });
+        }
+        Self::append(path)
+    }
+
+    /// The log of a resumed run (already truncated to its checkpoint's step).
+    pub fn append(path: &Path) -> Result<MetricsLog> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::File {
+                path: path.display().to_string(),
+                why: format!("cannot open metrics log: {e}"),
+            })?;
+        Ok(MetricsLog {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends one line with a single write, so a kill leaves whole lines only.
+    fn write(&mut self, mut line: String) -> Result<()> {
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|e| Error::File {
+                path: self.path.display().to_string(),
+                why: format!("cannot write metrics: {e}"),
+            })
+    }
+
+    pub fn step(&mut self, r: &StepReport, wall: f64) -> Result<()> {
+        let acc = r.accuracy.map_or("null".to_string(), |a| format!("{a}"));
+        self.write(format!(
+            "{{\"kind\":\"step\",\"step\":{},\"epoch\":{},\"loss\":{},\"accuracy\":{acc},\"lr\":{},\"wall\":{wall:.4}}}",
+            r.outcome.step,
+            r.epoch,
+            json_num(r.outcome.loss),
+            r.outcome.lr
+        ))
+    }
+
+    pub fn epoch(&mut self, r: &EpochReport, wall: f64) -> Result<()> {
+        let opt = |v: Option<f64>| v.map_or("null".to_string(), json_num);
+        self.write(format!(
+            "{{\"kind\":\"epoch\",\"step\":{},\"epoch\":{},\"train_loss\":{},\"train_accuracy\":{},\"val_loss\":{},\"val_accuracy\":{},\"wall\":{wall:.4}}}",
+            r.step,
+            r.epoch,
+            json_num(r.train_loss),
+            opt(r.train_accuracy),
+            json_num(r.valid.loss),
+            opt(r.valid.accuracy)
+        ))
+    }
+}
+
+/// JSON has no NaN/Inf: write them as null.
+fn json_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".into()
+    }
+}
+
+/// The step a metrics line records, if the line is whole.
+fn line_step(line: &str) -> Option<u64> {
+    if !line.ends_with('}') {
+        return None;
+    }
+    line.split("\"step\":")
+        .nth(1)?
+        .split([',', '}'])
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Keeps the lines up to `step` (later ones belong to the part of the run being redone)
+/// and drops any line a kill left unfinished.
+pub fn truncate(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: String = text
+        .lines()
+        .filter(|line| line_step(line).is_some_and(|s| s <= step))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::util::write_atomic(path, kept.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_whole_lines_up_to_the_step() {
+        let dir = std::env::temp_dir().join(format!("hyphae-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics.jsonl");
+        std::fs::write(
+            &path,
+            "{\"kind\":\"step\",\"step\":1}\n{\"kind\":\"step\",\"step\":2}\n{\"kind\":\"step\",\"step\":3}\n{\"kind\":\"st",
+        )
+        .unwrap();
+        truncate(&path, 2).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "{\"kind\":\"step\",\"step\":1}\n{\"kind\":\"step\",\"step\":2}\n"
+        );
+        // A fresh run refuses the existing log.
+        let err = MetricsLog::create(&path).err().unwrap().to_string();
+        assert!(err.contains("--resume"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,176 @@
+//! The training loop driven the way a front end drives it: `Trainer::step` only.
+
+use hyphae::data;
+use hyphae::graph::ValidGraph;
+use hyphae::train::checkpoint::Checkpoint;
+use hyphae::train::trainer::{Event, Finish, TrainOptions, Trainer};
+use std::path::{Path, PathBuf};
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hyphae-trainer-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// A trainer of graphs/spirals_mlp.ron on the spirals data, writing to `out`.
+fn spirals_trainer(out: &Path, opts: TrainOptions) -> Trainer {
+    let graph = ValidGraph::load(&repo_file("graphs/spirals_mlp.ron")).unwrap();
+    let split = data::load("spirals", graph.file.training.seed).unwrap();
+    let opts = TrainOptions {
+        out_dir: Some(out.to_path_buf()),
+        ..opts
+    };
+    Trainer::new(graph, split, opts).unwrap()
+}
+
+fn epochs(epochs: usize, max_steps: Option<u64>) -> TrainOptions {
+    TrainOptions {
+        epochs,
+        max_steps,
+        ..TrainOptions::default()
+    }
+}
+
+/// Steps until the run finishes; returns (steps, epochs) seen and why it finished.
+fn step_to_the_end(t: &mut Trainer) -> (usize, usize, Finish) {
+    let (mut steps, mut epochs) = (0, 0);
+    for _ in 0..100_000 {
+        match t.step().unwrap() {
+            Event::Step(_) => steps += 1,
+            Event::Epoch(_) => epochs += 1,
+            Event::NonFinite { node, .. } => panic!("NaN at {node}"),
+            Event::Finished(f) => return (steps, epochs, f),
+        }
+    }
+    panic!("the run never finished");
+}
+
+/// A front end that only calls `step()` gets the run folder `hyphae train` writes:
+/// metrics per step and epoch, a checkpoint, best and final weights.
+#[test]
+fn stepping_writes_the_whole_run_folder() {
+    let out = temp_dir("step");
+    let mut t = spirals_trainer(&out, epochs(2, None));
+    let batches = t.batches_per_epoch();
+    let (steps, epochs, finish) = step_to_the_end(&mut t);
+    assert_eq!(finish, Finish::Completed);
+    assert_eq!((steps, epochs), (2 * batches, 2));
+    // Finished is sticky: nothing more happens.
+    assert!(matches!(
+        t.step().unwrap(),
+        Event::Finished(Finish::Completed)
+    ));
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let count = |kind: &str| {
+        metrics
+            .lines()
+            .filter(|l| l.contains(&format!("\"kind\":\"{kind}\"")))
+            .count()
+    };
+    assert_eq!((count("step"), count("epoch")), (steps, 2));
+    let ck = out.join(format!("checkpoints/step-{:08}.safetensors", steps));
+    assert_eq!(
+        Checkpoint::load(&ck).unwrap().meta("step"),
+        Some(steps.to_string().as_str())
+    );
+    for file in ["best.safetensors", "weights.safetensors"] {
+        let w = Checkpoint::load(&out.join(file)).unwrap();
+        assert!(w.get("fc1.weight").is_some(), "{file}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Best weights are written whenever a best exists, also when the run stops at
+/// `max_steps` before a checkpoint was due.
+#[test]
+fn max_steps_writes_best_weights_once_an_epoch_was_validated() {
+    let out = temp_dir("best");
+    let t = spirals_trainer(&out, epochs(5, None));
+    let batches = t.batches_per_epoch() as u64;
+    drop(t);
+    let mut t = spirals_trainer(&out, epochs(5, Some(batches + 3)));
+    let (_, epochs, finish) = step_to_the_end(&mut t);
+    assert_eq!((epochs, finish), (1, Finish::MaxSteps));
+    assert!(out.join("best.safetensors").exists());
+    assert!(out.join("weights.safetensors").exists());
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A full disk fails the checkpoint write with a clear error and keeps the previous
+/// checkpoint. The disk is full for one file: its temporary name links to /dev/full.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_keeps_the_previous_checkpoint() {
+    let out = temp_dir("full");
+    let mut t = spirals_trainer(
+        &out,
+        TrainOptions {
+            checkpoint_every_steps: Some(5),
+            ..epochs(1, None)
+        },
+    );
+    for _ in 0..5 {
+        assert!(matches!(t.step().unwrap(), Event::Step(_)));
+    }
+    let previous = out.join("checkpoints/step-00000005.safetensors");
+    assert!(previous.exists());
+    let tmp = out.join(format!(
+        "checkpoints/.step-00000010.safetensors.{}.tmp",
+        std::process::id()
+    ));
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    let mut error = None;
+    for _ in 0..5 {
+        match t.step() {
+            Ok(_) => {}
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let error = error.expect("the checkpoint at step 10 must fail");
+    assert!(
+        error.contains("step-00000010.safetensors") && error.contains("disk is full"),
+        "{error}"
+    );
+    assert!(!tmp.exists() && !out.join("checkpoints/step-00000010.safetensors").exists());
+    assert_eq!(Checkpoint::load(&previous).unwrap().meta("step"), Some("5"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Checkpoints come on a step interval mid-epoch, not only at epoch ends; the newest
+/// `keep_last` by recorded step are kept.
+#[test]
+fn checkpoints_on_a_step_interval() {
+    let out = temp_dir("interval");
+    let mut t = spirals_trainer(
+        &out,
+        TrainOptions {
+            checkpoint_every_steps: Some(4),
+            ..epochs(1, Some(25))
+        },
+    );
+    assert_eq!(step_to_the_end(&mut t).2, Finish::MaxSteps);
+    let mut names: Vec<String> = std::fs::read_dir(out.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "step-00000020.safetensors",
+            "step-00000024.safetensors",
+            "step-00000025.safetensors"
+        ]
+    );
+    // No epoch was validated: no best weights, but the final ones.
+    assert!(!out.join("best.safetensors").exists());
+    assert!(out.join("weights.safetensors").exists());
+    std::fs::remove_dir_all(&out).unwrap();
+}
