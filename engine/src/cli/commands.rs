@@ -50,6 +50,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
     if let Some(s) = a.seed {
         t.seed = s;
     }
+    graph.check_memory()?; // again: --batch-size may have raised it
     let spec = data_spec(&graph, a.data)?;
     let (epochs, seed) = (graph.file.training.epochs, graph.file.training.seed);
     eprintln!("loading data `{spec}` ...");
