@@ -248,12 +248,14 @@ fn eval_predict_and_grads_after_training() {
     assert_eq!(g.get("grad.fc1.weight").unwrap().shape(), &[8, 2]);
 }
 
-fn expect_error(args: &[&str], needles: &[&str]) {
+/// Runs the program, expects it to fail with every needle in stderr; returns the exit code.
+fn expect_error(args: &[&str], needles: &[&str]) -> i32 {
     let (code, out, err) = run(hyphae().args(args));
     assert_ne!(code, 0, "{args:?} should fail: {out}");
     for n in needles {
         assert!(err.contains(n), "{args:?}: `{n}` not in: {err}");
     }
+    code
 }
 
 #[test]
@@ -607,4 +609,191 @@ fn sigkill_leaves_every_file_whole() {
             "torn line {line:?}"
         );
     }
+}
+
+/// Runs the program, expects the usage-error exit code 2 and every needle in stderr.
+fn expect_usage_error(args: &[&str], needles: &[&str]) {
+    assert_eq!(
+        expect_error(args, needles),
+        2,
+        "{args:?}: not a usage error"
+    );
+}
+
+#[test]
+fn bad_paths_are_usage_errors() {
+    let dir = temp_dir("badpaths");
+    let d = dir.display().to_string();
+    let file = dir.join("file.txt");
+    std::fs::write(&file, "not a graph").unwrap();
+    let f = file.display().to_string();
+    let missing = format!("{d}/missing.ron");
+    for sub in ["train", "check", "summary", "bench"] {
+        expect_usage_error(&[sub, &missing], &["missing.ron", "<GRAPH>", "cannot open"]);
+        expect_usage_error(&[sub, &d], &["<GRAPH>", "is a directory"]);
+    }
+    let xor = "graphs/xor.ron";
+    expect_usage_error(
+        &["train", xor, "--data", &format!("mnist:{d}/nowhere")],
+        &["--data", "nowhere", "cannot open"],
+    );
+    expect_usage_error(
+        &["train", xor, "--data", &format!("mnist:{f}")],
+        &["not a directory"],
+    );
+    expect_usage_error(
+        &["train", xor, "--data", &format!("csv:{d}:label=y")],
+        &["--data", "CSV file", "is a directory"],
+    );
+    expect_usage_error(&["train", xor, "--out", &f], &["--out", "not a directory"]);
+    expect_usage_error(
+        &["train", xor, "--resume", &missing],
+        &["--resume", "cannot open"],
+    );
+    expect_usage_error(
+        &["eval", xor, "--weights", &missing],
+        &["--weights", "cannot open"],
+    );
+    expect_usage_error(
+        &["eval", xor, "--weights", &d],
+        &["--weights", "is a directory"],
+    );
+    expect_usage_error(
+        &["predict", xor, "--weights", &f, "--input", &missing],
+        &["--input", "cannot open"],
+    );
+    expect_usage_error(
+        &["grads", xor, "--batch", &f, "--out", &d],
+        &["--out", "is a directory"],
+    );
+    expect_usage_error(
+        &[
+            "grads",
+            xor,
+            "--batch",
+            &f,
+            "--out",
+            &format!("{d}/no/grads.safetensors"),
+        ],
+        &["--out", "does not exist"],
+    );
+    // Unreadable files (root reads anything, so only checked for other users).
+    let locked = dir.join("locked.ron");
+    std::fs::copy(repo_root().join(xor), &locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_err() {
+        expect_usage_error(&["check", &locked.display().to_string()], &["cannot read"]);
+    }
+}
+
+#[test]
+fn bad_numbers_are_usage_errors() {
+    let xor = "graphs/xor.ron";
+    for (flag, value, why) in [
+        ("--threads", "0", "at least 1"),
+        ("--threads", "100000", "at most 1024"),
+        ("--max-steps", "0", "at least 1"),
+        ("--max-steps", "99999999999999999999", "too large"),
+        ("--epochs", "0", "at least 1"),
+        ("--batch-size", "0", "at least 1"),
+        ("--lr", "-1", "finite number > 0"),
+        ("--lr", "0", "finite number > 0"),
+        ("--lr", "nan", "finite number > 0"),
+        ("--lr", "inf", "finite number > 0"),
+        ("--lr", "1e39", "finite number > 0"),
+        ("--memory-limit", "lots", "not a size"),
+    ] {
+        expect_usage_error(&["train", xor, flag, value], &[flag, why]);
+    }
+    expect_usage_error(
+        &["train", xor, "--batch-size=-3"],
+        &["--batch-size", "not a whole number"],
+    );
+    expect_usage_error(&["bench", xor, "--steps", "0"], &["--steps", "at least 1"]);
+    expect_usage_error(
+        &["bench", xor, "--steps", "1000000000000"],
+        &["--steps", "at most"],
+    );
+    expect_usage_error(
+        &["eval", xor, "--weights", xor, "--threads", "0"],
+        &["--threads"],
+    );
+}
+
+#[test]
+fn graphs_too_big_for_memory_are_rejected_with_the_estimate() {
+    let dir = temp_dir("memory");
+    // The reproducers of issue 14: each validated, then aborted or panicked in training.
+    for (name, op, input, node) in [
+        ("linear", "Linear(out_features: 1000000000000)", "[4]", "fc"),
+        (
+            "linear_2p62",
+            "Linear(out_features: 4611686018427387904)",
+            "[1]",
+            "fc",
+        ),
+        (
+            "padding",
+            "Conv2d(out_channels: 1, kernel_size: 3, padding: 100000)",
+            "[1, 4, 4]",
+            "fc",
+        ),
+    ] {
+        let g = dir.join(format!("{name}.ron"));
+        std::fs::write(
+            &g,
+            format!(
+                "(version: 1, inputs: [(name: \"x\", shape: {input})],\n\
+                 nodes: [(name: \"fc\", op: {op}, inputs: [\"x\"])],\n\
+                 training: (dataset: \"xor\"))"
+            ),
+        )
+        .unwrap();
+        let path = g.display().to_string();
+        let (code, _, err) = run(hyphae().args(["check", &path]));
+        assert_eq!(code, 1, "{name}: {err}");
+        for part in [
+            &format!("{name}.ron:2:"),
+            &format!("node `{node}`"),
+            "estimated memory need",
+            "biggest tensors",
+        ] {
+            assert!(err.contains(part), "{name}: `{part}` not in {err}");
+        }
+        let (code, _, err) = run(hyphae().args(["train", &path, "--max-steps", "1"]));
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains("estimated memory need"), "{name}: {err}");
+    }
+    // The limit: a flag, or the environment; the batch size from the command line counts.
+    let xor = "graphs/xor.ron";
+    let (code, _, err) = run(hyphae().args(["check", xor, "--memory-limit", "1K"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("over the limit of 1.0 KiB"), "{err}");
+    let (code, _, err) = run(hyphae()
+        .args(["check", xor])
+        .env("HYPHAE_MEMORY_LIMIT", "1K"));
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = run(hyphae()
+        .args(["check", xor])
+        .env("HYPHAE_MEMORY_LIMIT", "x"));
+    assert!(code == 1 && err.contains("HYPHAE_MEMORY_LIMIT"), "{err}");
+    let out_dir = dir.join("run").display().to_string();
+    let (code, _, err) = run(hyphae().args([
+        "train",
+        xor,
+        "--memory-limit",
+        "1M",
+        "--batch-size",
+        "100000",
+        "--out",
+        &out_dir,
+    ]));
+    assert!(code == 1 && err.contains("at batch size 100000"), "{err}");
+    let (code, out, _) = run(hyphae().args(["summary", xor]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("memory per training step (estimate):"),
+        "{out}"
+    );
 }

@@ -1,9 +1,12 @@
 //! The `hyphae` command line: train, check, summary, ops, eval, predict, grads, bench.
 
+mod args;
 mod bench;
 mod commands;
 mod progress;
 mod train;
+
+pub use bench::synthetic_batch;
 
 use crate::error::Result;
 use clap::{Parser, Subcommand};
@@ -18,6 +21,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Largest estimated memory need a graph may have (e.g. 8G, 512M; binary units). Default:
+    /// the HYPHAE_MEMORY_LIMIT environment variable, else 3/4 of the machine's memory.
+    #[arg(long, global = true, value_parser = args::memory_size)]
+    pub memory_limit: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -25,64 +32,73 @@ pub enum Command {
     /// Train a graph; command-line values override the file's training settings.
     Train {
         /// The graph file (.ron).
+        #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
         /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR, csv:FILE[:label=COL].
-        #[arg(long)]
+        #[arg(long, value_parser = args::data_spec)]
         data: Option<String>,
-        #[arg(long, value_parser = parse_count)]
+        #[arg(long, value_parser = args::positive_count)]
         epochs: Option<usize>,
-        #[arg(long, value_parser = parse_count)]
+        #[arg(long, value_parser = args::positive_count)]
         batch_size: Option<usize>,
-        /// Base learning rate.
-        #[arg(long, value_parser = parse_lr, allow_negative_numbers = true)]
+        /// Base learning rate (a finite number > 0).
+        #[arg(long, value_parser = args::learning_rate, allow_negative_numbers = true)]
         lr: Option<f32>,
         #[arg(long)]
         seed: Option<u64>,
         /// Worker threads for the kernels (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads)]
         threads: Option<usize>,
         /// Stop after this many optimizer steps.
-        #[arg(long)]
+        #[arg(long, value_parser = args::max_steps)]
         max_steps: Option<u64>,
         /// Run folder for metrics.jsonl, checkpoints/, best.safetensors and
         /// weights.safetensors (default: a new runs/<graph>/run-NNN; runs/<graph>/latest
         /// links to the newest). A folder that holds another run is refused.
-        #[arg(long)]
+        #[arg(long, value_parser = args::run_dir)]
         out: Option<PathBuf>,
         /// Continue the run saved in this folder (its newest checkpoint) or from this
         /// checkpoint file, with the run's settings unless flags change them.
-        #[arg(long)]
+        #[arg(long, value_parser = args::existing_run)]
         resume: Option<PathBuf>,
         /// Save a checkpoint at least this often, in seconds (also mid-epoch).
-        #[arg(long, default_value_t = crate::train::trainer::CHECKPOINT_EVERY_SECS, value_parser = parse_seconds)]
+        #[arg(long, default_value_t = crate::train::trainer::CHECKPOINT_EVERY_SECS, value_parser = args::seconds)]
         checkpoint_every: f64,
         /// Also save a checkpoint every this many optimizer steps.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint_every_steps: Option<u64>,
     },
     /// Validate a graph: exit 0, or print every problem and exit 1.
-    Check { graph: PathBuf },
-    /// Per-node table: name, op, output shape, parameters, FLOPs; totals.
-    Summary { graph: PathBuf },
+    Check {
+        #[arg(value_parser = args::readable_file)]
+        graph: PathBuf,
+    },
+    /// Per-node table: name, op, output shape, parameters, FLOPs, memory; totals.
+    Summary {
+        #[arg(value_parser = args::readable_file)]
+        graph: PathBuf,
+    },
     /// Every op with its config fields and their defaults.
     Ops,
     /// Loss, accuracy and confusion matrix of trained weights on a dataset's validation split.
     Eval {
+        #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::readable_file)]
         weights: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::data_spec)]
         data: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads)]
         threads: Option<usize>,
     },
     /// Run a trained graph on inputs from a safetensors file (tensors named like the
     /// graph's inputs); prints the prediction per sample.
     Predict {
+        #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::readable_file)]
         weights: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::readable_file)]
         input: PathBuf,
         /// Node whose output to print (default: the classifier's logits or the last node).
         #[arg(long)]
@@ -92,20 +108,22 @@ pub enum Command {
     /// graph's inputs); writes every node's output and output gradient, every parameter's
     /// gradient and the loss to a safetensors file.
     Grads {
+        #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::readable_file)]
         weights: Option<PathBuf>,
-        #[arg(long)]
+        #[arg(long, value_parser = args::readable_file)]
         batch: PathBuf,
-        #[arg(long)]
+        #[arg(long, value_parser = args::output_file)]
         out: PathBuf,
     },
     /// Median training steps/s and ms/step on synthetic batches of the graph's shapes.
     Bench {
+        #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = args::bench_steps)]
         steps: usize,
-        #[arg(long)]
+        #[arg(long, value_parser = args::threads)]
         threads: Option<usize>,
         /// Run the whole schedule on one thread (bevy's single-threaded executor). By
         /// default the executor is picked by the graph's FLOPs (single-threaded for small).
@@ -123,6 +141,9 @@ pub enum Command {
 
 /// Runs the program; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Some(limit) = cli.memory_limit {
+        crate::graph::memory::set_limit(limit);
+    }
     match cli.command {
         Command::Train {
             graph,
@@ -198,30 +219,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// `--epochs`, `--batch-size`: the file's own rule (at least 1), checked as clap parses, so
-/// a bad value exits with code 2 like any other usage error.
-fn parse_count(s: &str) -> std::result::Result<usize, String> {
-    let v: usize = s.parse().map_err(|e| format!("not a whole number: {e}"))?;
-    crate::graph::training::at_least_one(v).map(|_| v)
-}
-
-/// `--lr`: a finite number > 0, the rule of the file's `optimizer.lr`.
-fn parse_lr(s: &str) -> std::result::Result<f32, String> {
-    let v: f32 = s.parse().map_err(|e| format!("not a number: {e}"))?;
-    crate::graph::training::positive(v).map(|_| v)
-}
-
-/// `--checkpoint-every`: seconds, a finite number > 0.
-fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
-    let v: f32 = s.parse().map_err(|e| format!("not a number: {e}"))?;
-    crate::graph::training::positive(v).map(|_| v as f64)
-}
-
 /// Sizes rayon's global pool (the kernels' threads).
 fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(n)
             .build_global()
             .map_err(|e| crate::Error::Other(format!("cannot start {n} threads: {e}")))?;
     }

@@ -115,6 +115,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
             dir.display()
         ));
     }
+    graph.check_memory()?; // again: --batch-size may have raised it
     let spec = data_spec(&graph, a.data)?;
     let (epochs, seed) = (graph.file.training.epochs, graph.file.training.seed);
     eprintln!("loading data `{spec}` ...");

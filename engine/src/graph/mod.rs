@@ -1,6 +1,8 @@
-//! Graphs as files: the RON format, validation, shape inference and the summary table.
+//! Graphs as files: the RON format, validation, shape inference, the memory estimate and
+//! the summary table.
 
 pub mod format;
+pub mod memory;
 pub mod summary;
 pub mod training;
 pub mod validate;

@@ -95,6 +95,10 @@ impl ValidGraph {
             group_thousands(buffers as u64),
             human_flops(self.flops())
         ));
+        out.push_str(&format!(
+            "memory per training step (estimate): {}\n",
+            self.memory_estimate().describe()
+        ));
         out
     }
 }

@@ -330,13 +330,15 @@ impl ValidGraph {
             buckets[nodes[i].depth as usize].push(i);
         }
         let losses = (0..nodes.len()).filter(|&i| nodes[i].is_loss).collect();
-        Ok(ValidGraph {
+        let graph = ValidGraph {
             file,
             origin: origin.to_string(),
             nodes,
             buckets,
             losses,
-        })
+        };
+        super::memory::check(&graph, text).map_err(|e| vec![e])?;
+        Ok(graph)
     }
 
     /// Parses and validates RON text; every problem becomes one line of the error.
