@@ -153,8 +153,12 @@ impl Target for GraphText {
     fn generate(&mut self, rng: &mut Rng) -> Vec<u8> {
         let mut text = pick(rng, &self.corpus).clone();
         let other = pick(rng, &self.corpus).clone();
-        for _ in 0..1 + rng.below(4) {
-            text = mutate::mutate_text(rng, &text, &self.words, &other);
+        for _ in 0..1 + rng.below(3) {
+            // Numbers half the time: a parsable file with odd values reaches validation.
+            text = match rng.below(2) {
+                0 => mutate::replace_number(rng, &text).unwrap_or(text),
+                _ => mutate::mutate_text(rng, &text, &self.words, &other),
+            };
         }
         text.into_bytes()
     }

@@ -85,9 +85,17 @@ static LAST_PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new(
 pub fn quiet_panics() {
     std::panic::set_hook(Box::new(|info| {
         if let Ok(mut last) = LAST_PANIC.lock() {
-            *last = info
+            let place = info
                 .location()
                 .map_or(String::new(), |l| format!("{}:{}", l.file(), l.line()));
+            // A panic inside std (overflow in `product`, `clamp`) is placed by its caller.
+            let caller = std::backtrace::Backtrace::force_capture()
+                .to_string()
+                .lines()
+                .find(|l| l.contains("engine/src/") && !l.contains(&place))
+                .map(|l| format!(" (from {})", l.trim().trim_start_matches("at ")))
+                .unwrap_or_default();
+            *last = format!("{place}{caller}");
         }
     }));
 }

@@ -154,7 +154,7 @@ fn parse(path: &Path, text: &str, label: Option<&str>, seed: u64) -> Result<Spli
         .unwrap_or_else(|| "csv".to_string());
     let is_class = labels.iter().all(|v| v.fract() == 0.0 && *v >= 0.0);
     let max = labels.iter().fold(0f32, |a, &b| a.max(b));
-    let classes = (is_class && (max as usize) < MAX_CLASSES).then_some(max as usize + 1);
+    let classes = (is_class && (max as usize) < MAX_CLASSES).then(|| max as usize + 1);
     let label_shape: Vec<usize> = if classes.is_some() {
         vec![n]
     } else {

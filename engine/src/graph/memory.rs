@@ -231,6 +231,27 @@ pub fn check_against(graph: &ValidGraph, text: Option<&str>, limit: u64) -> Resu
     })
 }
 
+/// Most elements one sample of a data input may have (2³², 16 GiB of f32). Larger inputs
+/// are refused before shape inference, whose per-op arithmetic assumes counts that fit.
+pub const MAX_INPUT_ELEMENTS: u128 = 1 << 32;
+
+/// Why a data input's per-sample shape is too large, if it is.
+pub fn oversized_input(shape: &[usize]) -> Option<String> {
+    let n = numel(shape);
+    (n > MAX_INPUT_ELEMENTS).then(|| {
+        format!(
+            "input shape {} has {} elements per sample, more than the {MAX_INPUT_ELEMENTS} \
+             hyphae accepts",
+            crate::error::ShapeDisplay(shape.to_vec()),
+            if n == u128::MAX {
+                "too many".to_string()
+            } else {
+                n.to_string()
+            }
+        )
+    })
+}
+
 /// A saturating element count.
 fn numel(shape: &[usize]) -> u128 {
     shape
@@ -429,6 +450,28 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn oversized_inputs_are_refused_before_shape_inference() {
+        for shape in [
+            "[1, 9007199254740993, 28]",
+            "[3, 6, 18446744073709551615]",
+            "[65536, 65537]",
+        ] {
+            let text = format!(
+                "(version: 1, inputs: [(name: \"x\", shape: {shape})], \
+                 nodes: [(name: \"f\", op: Flatten(), inputs: [\"x\"])])"
+            );
+            let err = ValidGraph::from_ron(&text, "big.ron")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("node `x`") && err.contains("elements per sample"),
+                "{err}"
+            );
+        }
+        assert!(oversized_input(&[65536, 65536]).is_none());
     }
 
     #[test]

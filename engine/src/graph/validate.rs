@@ -252,6 +252,8 @@ impl ValidGraph {
             for r in &sources[i] {
                 match *r {
                     Ref::Input(k) => {
+                        // An oversized input is reported once, not overflowed on by its readers.
+                        ready &= super::memory::oversized_input(&file.inputs[k].shape).is_none();
                         let mut s = vec![1];
                         s.extend_from_slice(&file.inputs[k].shape);
                         in_shapes.push(s);
@@ -388,6 +390,8 @@ fn check_input(ck: &mut Checker<'_>, input: &InputDecl) {
             &input.name,
             format!("input shape {:?} has a zero dimension", input.shape),
         );
+    } else if let Some(why) = super::memory::oversized_input(&input.shape) {
+        ck.node_error(&input.name, why);
     }
 }
 
