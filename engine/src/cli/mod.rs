@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod inference;
 mod progress;
 
 use crate::error::Result;
@@ -25,7 +26,8 @@ pub enum Command {
     Train {
         /// The graph file (.ron).
         graph: PathBuf,
-        /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR, csv:FILE[:label=COL].
+        /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR,
+        /// csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress].
         #[arg(long)]
         data: Option<String>,
         #[arg(long)]
@@ -35,8 +37,14 @@ pub enum Command {
         /// Base learning rate.
         #[arg(long)]
         lr: Option<f32>,
+        /// Seeds initial weights, batch order and dropout (and the data split unless
+        /// --split-seed or training.data_seed is given).
         #[arg(long)]
         seed: Option<u64>,
+        /// Seeds the train/validation split and generated data alone, so runs with
+        /// different --seed share one split (overrides training.data_seed).
+        #[arg(long)]
+        split_seed: Option<u64>,
         /// Worker threads for the kernels (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -56,27 +64,25 @@ pub enum Command {
     Summary { graph: PathBuf },
     /// Every op with its config fields and their defaults.
     Ops,
-    /// Loss, accuracy and confusion matrix of trained weights on a dataset's validation split.
-    Eval {
-        graph: PathBuf,
-        #[arg(long)]
-        weights: PathBuf,
-        #[arg(long)]
-        data: Option<String>,
-        #[arg(long)]
-        threads: Option<usize>,
-    },
-    /// Run a trained graph on inputs from a safetensors file (tensors named like the
-    /// graph's inputs); prints the prediction per sample.
+    /// Loss, accuracy and confusion matrix of trained weights. By default on the run's own
+    /// validation split: the data spec and split seed recorded in the weights file.
+    Eval(inference::EvalArgs),
+    /// Run a trained graph on raw CSV rows (standardised with the training statistics
+    /// stored in the weights file; class names printed) or on a safetensors file of
+    /// tensors named like the graph's inputs; prints the prediction per sample.
     Predict {
         graph: PathBuf,
         #[arg(long)]
         weights: PathBuf,
+        /// rows.csv (or .csv.gz, .tsv) or inputs.safetensors.
         #[arg(long)]
         input: PathBuf,
         /// Node whose output to print (default: the classifier's logits or the last node).
         #[arg(long)]
         node: Option<String>,
+        /// Ignore tensors in the weights file that are not the graph's (an error otherwise).
+        #[arg(long)]
+        allow_extra_weights: bool,
     },
     /// One forward and backward pass on a batch (safetensors, tensors named like the
     /// graph's inputs); writes every node's output and output gradient, every parameter's
@@ -89,6 +95,9 @@ pub enum Command {
         batch: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Ignore tensors in the weights file that are not the graph's (an error otherwise).
+        #[arg(long)]
+        allow_extra_weights: bool,
     },
     /// Median training steps/s and ms/step on synthetic batches of the graph's shapes.
     Bench {
@@ -121,6 +130,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             batch_size,
             lr,
             seed,
+            split_seed,
             threads,
             max_steps,
             out,
@@ -134,6 +144,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 batch_size,
                 lr,
                 seed,
+                split_seed,
                 max_steps,
                 out,
                 resume,
@@ -142,27 +153,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check { graph } => commands::check(&graph),
         Command::Summary { graph } => commands::summary(&graph),
         Command::Ops => commands::ops(),
-        Command::Eval {
-            graph,
-            weights,
-            data,
-            threads,
-        } => {
-            set_threads(threads)?;
-            commands::eval(&graph, &weights, data)
+        Command::Eval(args) => {
+            set_threads(args.threads)?;
+            inference::eval(args)
         }
         Command::Predict {
             graph,
             weights,
             input,
             node,
-        } => commands::predict(&graph, &weights, &input, node),
+            allow_extra_weights,
+        } => inference::predict(&graph, &weights, &input, node, allow_extra_weights),
         Command::Grads {
             graph,
             weights,
             batch,
             out,
-        } => commands::grads(&graph, weights.as_deref(), &batch, &out),
+            allow_extra_weights,
+        } => commands::grads(
+            &graph,
+            weights.as_deref(),
+            &batch,
+            &out,
+            allow_extra_weights,
+        ),
         Command::Bench {
             graph,
             steps,

@@ -5,3 +5,4 @@ pub mod checkpoint;
 pub mod optim;
 pub mod schedule;
 pub mod trainer;
+pub mod weights;

@@ -6,7 +6,7 @@
 //! the position in the epoch (the shuffle order derives from (seed, epoch)).
 
 use super::checkpoint::{Checkpoint, graph_hash};
-use crate::data::{Dataset, Loader, LoaderOptions, Split};
+use crate::data::{Dataset, Loader, LoaderOptions, Preprocessing, Split};
 use crate::ecs::{Runtime, StepOutcome};
 use crate::error::{Error, Result};
 use crate::graph::{Ref, Source, ValidGraph};
@@ -123,6 +123,8 @@ pub struct Trainer {
     last_checkpoint: Instant,
     /// Weights of the best validation loss not yet written to `best.safetensors`.
     best_weights: Option<Vec<(String, Tensor)>>,
+    /// The data's provenance and preprocessing, written into every weights file.
+    preprocessing: Preprocessing,
 }
 
 impl Trainer {
@@ -177,12 +179,10 @@ impl Trainer {
             }
         }
         let training = graph.file.training.clone();
+        let preprocessing = split.preprocessing;
         let train = Arc::new(split.train);
         let valid = Arc::new(split.valid);
-        let loader = Loader::new(
-            train.clone(),
-            LoaderOptions::training(training.batch_size, training.seed),
-        )?;
+        let loader = Loader::new(train.clone(), LoaderOptions::training(&training))?;
         Ok(Trainer {
             runtime: Runtime::new(graph)?,
             train,
@@ -201,6 +201,7 @@ impl Trainer {
             wall_offset: 0.0,
             last_checkpoint: Instant::now(),
             best_weights: None,
+            preprocessing,
         })
     }
 
@@ -424,6 +425,7 @@ impl Trainer {
             .insert("graph_hash".into(), self.graph_hash.clone());
         ck.metadata
             .insert("step".into(), self.runtime.step().to_string());
+        self.preprocessing.store(&mut ck.metadata)?;
         ck.save(path)
     }
 
@@ -467,6 +469,7 @@ impl Trainer {
         for (k, v) in meta {
             ck.metadata.insert(k.into(), v);
         }
+        self.preprocessing.store(&mut ck.metadata)?;
         let path = dir.join(format!("step-{step:08}.safetensors"));
         ck.save(&path)?;
         let mut existing = list_checkpoints(&dir);
@@ -541,14 +544,16 @@ impl Trainer {
 
     /// Loads weights (a checkpoint or a PyTorch safetensors state dict) into the graph.
     pub fn load_weights(&mut self, path: &Path) -> Result<()> {
-        let ck = Checkpoint::load(path)?;
-        let weights: Vec<(String, Tensor)> = ck
-            .tensors
+        let origin = path.display().to_string();
+        let expected: Vec<String> = self
+            .runtime
+            .state_dict()
             .into_iter()
-            .filter(|(n, _)| !n.starts_with("optim.") && !n.ends_with("num_batches_tracked"))
+            .map(|(n, _)| n)
             .collect();
-        self.runtime
-            .load_state_dict(&weights, &path.display().to_string())
+        let weights =
+            super::weights::model_tensors(Checkpoint::load(path)?, &expected, &origin, false)?;
+        self.runtime.load_state_dict(&weights, &origin)
     }
 
     fn open_metrics(&self) -> Result<Option<MetricsLog>> {
