@@ -196,7 +196,7 @@ fn worker(
         .position(|i| i.source == Source::Features)
         .ok_or("the graph has no Features input")?;
     let labels = inputs.iter().position(|i| i.source == Source::Labels);
-    let split = data::load(&cfg.dataset, training.seed).map_err(|e| e.to_string())?;
+    let split = data::load(&cfg.dataset, training.split_seed()).map_err(|e| e.to_string())?;
     let mut trainer = Trainer::new(
         graph,
         split,
@@ -211,11 +211,8 @@ fn worker(
     trainer.runtime_mut().set_events(Some(ev_tx));
     // Tensors share storage, so this copy of the training set is cheap.
     let train = Arc::new(trainer.train_set().clone());
-    let loader = Loader::new(
-        train,
-        LoaderOptions::training(training.batch_size, training.seed),
-    )
-    .map_err(|e| e.to_string())?;
+    let loader =
+        Loader::new(train, LoaderOptions::training(&training)).map_err(|e| e.to_string())?;
     out.send(Msg::Ready {
         batches_per_epoch: loader.batches_per_epoch(),
         epochs: training.epochs,

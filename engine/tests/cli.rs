@@ -248,6 +248,416 @@ fn eval_predict_and_grads_after_training() {
     assert_eq!(g.get("grad.fc1.weight").unwrap().shape(), &[8, 2]);
 }
 
+/// A three-class table with integer features (so raw rows are recovered exactly from the
+/// standardised ones) and string labels; classes overlap, so accuracy is below 100%.
+fn blobs_csv(rows: usize, salt: u64) -> String {
+    let mut s = String::from("a,b,species\n");
+    let mut h = 0x9e37_79b9_7f4a_7c15u64 ^ salt;
+    let mut next = || {
+        h ^= h << 13;
+        h ^= h >> 7;
+        h ^= h << 17;
+        (h % 40) as i64
+    };
+    for i in 0..rows {
+        let class = i % 3;
+        let (cx, cy) = [(20, 20), (50, 30), (35, 55)][class];
+        let (x, y) = (cx + next() - 20, cy + next() - 20);
+        s.push_str(&format!(
+            "{x},{y},{}\n",
+            ["setosa", "versicolor", "virginica"][class]
+        ));
+    }
+    s
+}
+
+const BLOBS_GRAPH: &str = r#"(
+    version: 1,
+    inputs: [
+        (name: "x", shape: [2]),
+        (name: "label", shape: [], source: Labels),
+    ],
+    nodes: [
+        (name: "fc1", op: Linear(out_features: 16), inputs: ["x"]),
+        (name: "relu", op: ReLU(), inputs: ["fc1"]),
+        (name: "fc2", op: Linear(out_features: 3), inputs: ["relu"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["fc2", "label"]),
+    ],
+    training: (optimizer: Adam(lr: 0.02), batch_size: 16, epochs: 4, dataset: "csv:blobs.csv:label=species"),
+)"#;
+
+/// `accuracy NN.NN%` from a report line.
+fn accuracy_of(text: &str) -> String {
+    text.split("accuracy ")
+        .nth(1)
+        .unwrap()
+        .split('%')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn csv_run_eval_and_predict_agree_on_the_runs_own_split() {
+    let dir = temp_dir("blobs");
+    std::fs::write(dir.join("blobs.csv"), blobs_csv(300, 1)).unwrap();
+    let graph = dir.join("blobs.ron");
+    std::fs::write(&graph, BLOBS_GRAPH).unwrap();
+    // The dataset path is relative to the graph file, not the working directory; the split
+    // seed is held apart from the seed.
+    let out_dir = dir.join("run");
+    let (code, out, err) = run(hyphae()
+        .arg("train")
+        .arg(&graph)
+        .args(["--seed", "5", "--split-seed", "3", "--out"])
+        .arg(&out_dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("3 classes (setosa, versicolor, virginica)"),
+        "{err}"
+    );
+    let trained = accuracy_of(out.lines().find(|l| l.starts_with("validation:")).unwrap());
+    let weights = out_dir.join("weights.safetensors");
+
+    // eval: the run's data and split seed, from the weights file, said so.
+    let (code, out, err) = run(hyphae()
+        .arg("eval")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("validation split") && err.contains("split seed 3 from the weights file"),
+        "{err}"
+    );
+    assert_eq!(accuracy_of(&out), trained, "{out}");
+    assert!(
+        out.contains("classes: 0 setosa, 1 versicolor, 2 virginica"),
+        "{out}"
+    );
+    // Predicted-class counts: the confusion matrix's column sums.
+    let matrix: Vec<Vec<u64>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("confusion"))
+        .skip(2)
+        .take(3)
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
+        .collect();
+    let column_sums: Vec<u64> = (0..3).map(|j| matrix.iter().map(|r| r[j]).sum()).collect();
+
+    // The raw validation rows, recovered from the library's split with the stored statistics.
+    let spec = format!("csv:{}:label=species", dir.join("blobs.csv").display());
+    let split = hyphae::data::load(&spec, 3).unwrap();
+    let p = &split.preprocessing;
+    let mut rows = String::from("a,b\n");
+    let mut truth = Vec::new();
+    for (x, &y) in split
+        .valid
+        .features
+        .data()
+        .chunks(2)
+        .zip(split.valid.labels.data())
+    {
+        let raw: Vec<String> = (0..2)
+            .map(|j| format!("{}", (x[j] * p.std[j] + p.mean[j]).round()))
+            .collect();
+        rows.push_str(&format!("{}\n", raw.join(",")));
+        truth.push(p.class_names[y as usize].clone());
+    }
+    let rows_file = dir.join("valid_rows.csv");
+    std::fs::write(&rows_file, rows).unwrap();
+    let (code, out, err) = run(hyphae()
+        .arg("predict")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--input")
+        .arg(&rows_file));
+    assert_eq!(code, 0, "{err}");
+    let predicted: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .map(|l| l.split("class ").nth(1).unwrap().split(' ').next().unwrap())
+        .collect();
+    assert_eq!(predicted.len(), truth.len(), "{out}");
+    let counts: Vec<u64> = ["setosa", "versicolor", "virginica"]
+        .iter()
+        .map(|c| predicted.iter().filter(|p| *p == c).count() as u64)
+        .collect();
+    assert_eq!(counts, column_sums, "{out}");
+    let right = predicted
+        .iter()
+        .zip(&truth)
+        .filter(|(p, t)| **p == t.as_str())
+        .count();
+    assert_eq!(
+        format!("{:.2}", 100.0 * right as f64 / truth.len() as f64),
+        trained
+    );
+
+    // A separate test file: scored whole, with the training statistics and class names.
+    let test = dir.join("test.csv");
+    std::fs::write(&test, blobs_csv(60, 2)).unwrap();
+    let (code, out, err) = run(hyphae()
+        .arg("eval")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--data")
+        .arg(format!("csv:{}", test.display())));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("whole dataset") && out.contains("(60 samples)"),
+        "{err}\n{out}"
+    );
+    // --split train scores the run's training rows.
+    let (code, out, err) = run(hyphae()
+        .arg("eval")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .args(["--split", "train"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(240 samples)"), "{out}");
+}
+
+const BN_GRAPH: &str = r#"(
+    version: 1,
+    inputs: [
+        (name: "x", shape: [3]),
+        (name: "y", shape: [], source: Labels),
+    ],
+    nodes: [
+        (name: "fc", op: Linear(out_features: 2), inputs: ["x"]),
+        (name: "bn", op: BatchNorm1d(), inputs: ["fc"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["bn", "y"]),
+    ],
+)"#;
+
+/// A safetensors file as `safetensors.torch.save_file` writes it: f32 tensors, and int64
+/// ones where PyTorch keeps integers.
+fn torch_file(
+    path: &Path,
+    f32s: &[(&str, Vec<usize>, Vec<f32>)],
+    i64s: &[(&str, Vec<usize>, Vec<i64>)],
+) {
+    use safetensors::tensor::{Dtype, TensorView};
+    let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = f32s
+        .iter()
+        .map(|(n, s, v)| {
+            (
+                n.to_string(),
+                Dtype::F32,
+                s.clone(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        })
+        .chain(i64s.iter().map(|(n, s, v)| {
+            (
+                n.to_string(),
+                Dtype::I64,
+                s.clone(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        }))
+        .collect();
+    let views: Vec<(String, TensorView)> = bytes
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+/// A PyTorch `state_dict` of `Linear(3, 2)` + `BatchNorm1d(2)`, with BatchNorm's int64
+/// `num_batches_tracked`, and a batch with int64 targets (as `torch.save`d from a
+/// `DataLoader`): `predict` and `grads` give PyTorch's outputs. Expected values follow
+/// PyTorch's definitions (eval: `(z - running_mean) / sqrt(running_var + eps) * w + b`;
+/// training: the batch's mean and biased variance; `cross_entropy` with mean reduction),
+/// computed here in f64. In PyTorch:
+/// ```python
+/// fc, bn = nn.Linear(3, 2), nn.BatchNorm1d(2)   # weights set to W, B, G, BETA, RM, RV below
+/// bn.num_batches_tracked.fill_(7)
+/// save_file({"fc.weight": W, ..., "bn.num_batches_tracked": bn.num_batches_tracked}, "w.safetensors")
+/// save_file({"x": X, "y": torch.tensor([1, 0])}, "batch.safetensors")   # y is int64
+/// bn.eval(); print(bn(fc(X)))                   # predict's output
+/// bn.train(); print(F.cross_entropy(bn(fc(X)), y))   # grads' loss
+/// ```
+#[test]
+fn pytorch_state_dict_with_batchnorm_and_int64_targets() {
+    let dir = temp_dir("torch");
+    let graph = dir.join("bn.ron");
+    std::fs::write(&graph, BN_GRAPH).unwrap();
+    let w = [[0.5, -1.0, 0.25], [1.0, 0.5, -0.5]];
+    let b = [0.1, -0.2];
+    let (g, beta, rm, rv) = ([2.0, 0.5], [0.3, -0.1], [0.2, -0.4], [4.0, 0.25]);
+    let x = [[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]];
+    let y = [1usize, 0];
+    let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+    let weights = dir.join("w.safetensors");
+    let state = [
+        ("fc.weight", vec![2, 3], f(&w.concat())),
+        ("fc.bias", vec![2], f(&b)),
+        ("bn.weight", vec![2], f(&g)),
+        ("bn.bias", vec![2], f(&beta)),
+        ("bn.running_mean", vec![2], f(&rm)),
+        ("bn.running_var", vec![2], f(&rv)),
+    ];
+    torch_file(
+        &weights,
+        &state,
+        &[("bn.num_batches_tracked", vec![], vec![7])],
+    );
+    let batch = dir.join("batch.safetensors");
+    torch_file(
+        &batch,
+        &[("x", vec![2, 3], f(&x.concat()))],
+        &[("y", vec![2], vec![1, 0])],
+    );
+
+    let z: Vec<[f64; 2]> = x
+        .iter()
+        .map(|r| std::array::from_fn(|o| (0..3).map(|i| w[o][i] * r[i]).sum::<f64>() + b[o]))
+        .collect();
+    let eps = 1e-5;
+    // Eval mode: running statistics.
+    let (code, out, err) = run(hyphae()
+        .arg("predict")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--input")
+        .arg(&batch)
+        .args(["--node", "bn"]));
+    assert_eq!(code, 0, "{err}");
+    for (s, zs) in z.iter().enumerate() {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("sample {s}:")))
+            .unwrap();
+        let got: Vec<f64> = line
+            .split('[')
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(']')
+            .split(", ")
+            .map(|v| v.parse().unwrap())
+            .collect();
+        for c in 0..2 {
+            let want = (zs[c] - rm[c]) / (rv[c] + eps).sqrt() * g[c] + beta[c];
+            assert!(
+                (got[c] - want).abs() < 1e-3,
+                "sample {s} channel {c}: {got:?} vs {want}"
+            );
+        }
+    }
+    // Training mode: batch statistics; the int64 targets pick the classes.
+    let grads = dir.join("grads.safetensors");
+    let (code, _, err) = run(hyphae()
+        .arg("grads")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--batch")
+        .arg(&batch)
+        .arg("--out")
+        .arg(&grads));
+    assert_eq!(code, 0, "{err}");
+    let mut loss = 0.0;
+    for (s, zs) in z.iter().enumerate() {
+        let out: Vec<f64> = (0..2)
+            .map(|c| {
+                let mean = (z[0][c] + z[1][c]) / 2.0;
+                let var = ((z[0][c] - mean).powi(2) + (z[1][c] - mean).powi(2)) / 2.0;
+                (zs[c] - mean) / (var + eps).sqrt() * g[c] + beta[c]
+            })
+            .collect();
+        let lse = out.iter().map(|v| v.exp()).sum::<f64>().ln();
+        loss += (lse - out[y[s]]) / 2.0;
+    }
+    let got = hyphae::train::checkpoint::Checkpoint::load(&grads).unwrap();
+    let got = got.get("loss").unwrap().data()[0] as f64;
+    assert!((got - loss).abs() < 1e-5, "loss {got} vs {loss}");
+
+    // A tensor the graph does not have: an error listing it, unless allowed.
+    let mut extra = state.to_vec();
+    extra.push(("head.weight", vec![1], vec![0.0]));
+    torch_file(&weights, &extra, &[]);
+    let args = |allow: bool| {
+        let mut c = hyphae();
+        c.arg("predict")
+            .arg(&graph)
+            .arg("--weights")
+            .arg(&weights)
+            .arg("--input")
+            .arg(&batch);
+        if allow {
+            c.arg("--allow-extra-weights");
+        }
+        c
+    };
+    let (code, _, err) = run(&mut args(false));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("head.weight") && err.contains("--allow-extra-weights"),
+        "{err}"
+    );
+    let (code, _, err) = run(&mut args(true));
+    assert_eq!(code, 0, "{err}");
+
+    // A batch with no samples: a clear error, not an internal one.
+    torch_file(
+        &batch,
+        &[("x", vec![0, 3], vec![])],
+        &[("y", vec![0], vec![])],
+    );
+    let (code, _, err) = run(&mut args(true));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("tensor `x`") && err.contains("at least one sample"),
+        "{err}"
+    );
+}
+
+#[test]
+fn drop_last_lets_batchnorm_skip_a_last_batch_of_one() {
+    let dir = temp_dir("droplast");
+    // 17 rows: 14 train, so batches of 13 leave one sample over.
+    let mut rows = String::from("a,b,c,label\n");
+    for i in 0..17 {
+        rows.push_str(&format!("{i},{},{},{}\n", i * i % 7, i % 3, i % 2));
+    }
+    std::fs::write(dir.join("t.csv"), rows).unwrap();
+    let graph = |drop_last: bool| {
+        let g = BN_GRAPH.replace(
+            "\n)",
+            &format!(
+                "\n    training: (batch_size: 13, epochs: 1, drop_last: {drop_last}, dataset: \"csv:t.csv\"),\n)"
+            ),
+        );
+        let p = dir.join(format!("bn-{drop_last}.ron"));
+        std::fs::write(&p, g).unwrap();
+        p
+    };
+    let (code, _, err) = run(hyphae()
+        .arg("train")
+        .arg(graph(false))
+        .arg("--out")
+        .arg(dir.join("a")));
+    assert_ne!(code, 0);
+    assert!(err.contains("more than 1 value per channel"), "{err}");
+    let (code, _, err) = run(hyphae()
+        .arg("train")
+        .arg(graph(true))
+        .arg("--out")
+        .arg(dir.join("b")));
+    assert_eq!(code, 0, "{err}");
+}
+
 /// Runs the program, expects it to fail with every needle in stderr; returns the exit code.
 fn expect_error(args: &[&str], needles: &[&str]) -> i32 {
     let (code, out, err) = run(hyphae().args(args));

@@ -85,8 +85,8 @@ pub fn data_spec(s: &str) -> Result<String, String> {
     if let Some(dir) = spec.strip_prefix("mnist:") {
         check_readable_dir(Path::new(dir)).map_err(|e| format!("MNIST folder `{dir}` {e}"))?;
     } else if let Some(rest) = spec.strip_prefix("csv:") {
-        // `csv:FILE[:label=COL]`, as the CSV loader splits it.
-        let file = rest.rsplit_once(":label=").map_or(rest, |(f, _)| f);
+        // `csv:FILE[:options]`, split as the CSV loader splits it.
+        let (file, _) = crate::data::csv::split_spec(rest);
         check_readable_file(Path::new(file)).map_err(|e| format!("CSV file `{file}`: {e}"))?;
     }
     Ok(spec.to_string())

@@ -3,25 +3,32 @@
 use crate::data;
 use crate::ecs::Runtime;
 use crate::error::{Error, Result};
-use crate::graph::{GraphFile, Source, ValidGraph};
+use crate::graph::{GraphFile, ValidGraph};
 use crate::ops::Op;
 use crate::tensor::Tensor;
 use crate::train::checkpoint::Checkpoint;
-use crate::train::trainer::{EvalReport, TrainOptions, Trainer};
+use crate::train::trainer::EvalReport;
 use std::path::Path;
 
-/// The dataset spec: `--data` wins over the graph's `training.dataset`.
-pub(super) fn data_spec(graph: &ValidGraph, cli: Option<String>) -> Result<String> {
-    cli.or_else(|| graph.file.training.dataset.clone()).ok_or_else(|| {
+/// The dataset spec: `--data` (paths from the working directory) wins over the graph's
+/// `training.dataset` (paths from the graph file's folder); paths are made absolute.
+pub(super) fn data_spec(graph: &ValidGraph, path: &Path, cli: Option<String>) -> Result<String> {
+    if let Some(spec) = cli {
+        return Ok(data::resolve_spec(&spec, Path::new(".")));
+    }
+    let spec = graph.file.training.dataset.clone().ok_or_else(|| {
         Error::Other(format!(
             "{}: no dataset: pass --data (e.g. --data shapes) or set training.dataset in the file",
             graph.origin
         ))
-    })
+    })?;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    Ok(data::resolve_spec(&spec, folder))
 }
 
-pub(super) fn print_eval(r: &EvalReport) {
-    print!("validation: loss {:.4}", r.loss);
+/// `what: loss L, accuracy A% (N samples)`.
+pub(super) fn print_eval(what: &str, r: &EvalReport) {
+    print!("{what}: loss {:.4}", r.loss);
     if let Some(a) = r.accuracy {
         print!(", accuracy {:.2}%", a * 100.0);
     }
@@ -83,109 +90,19 @@ pub fn ops() -> Result<i32> {
     Ok(0)
 }
 
-/// Builds a trainer for a graph with weights loaded, on the dataset's splits.
-fn trainer_with_weights(graph: &Path, weights: &Path, data: Option<String>) -> Result<Trainer> {
+pub fn grads(
+    graph: &Path,
+    weights: Option<&Path>,
+    batch: &Path,
+    out: &Path,
+    allow_extra: bool,
+) -> Result<i32> {
     let g = ValidGraph::load(graph)?;
-    let spec = data_spec(&g, data)?;
-    let split = data::load(&spec, g.file.training.seed)?;
-    let mut t = Trainer::new(g, split, TrainOptions::default())?;
-    t.load_weights(weights)?;
-    Ok(t)
-}
-
-pub fn eval(graph: &Path, weights: &Path, data: Option<String>) -> Result<i32> {
-    let mut t = trainer_with_weights(graph, weights, data)?;
-    let r = t.evaluate_valid()?;
-    print_eval(&r);
-    if let Some(conf) = &r.confusion {
-        println!("confusion matrix (rows: true class, columns: predicted):");
-        print!("      ");
-        for j in 0..conf.len() {
-            print!("{j:>6}");
-        }
-        println!();
-        for (i, row) in conf.iter().enumerate() {
-            print!("{i:>6}");
-            for v in row {
-                print!("{v:>6}");
-            }
-            println!();
-        }
-    }
-    Ok(0)
-}
-
-/// Loads the graph's inputs by name from a safetensors file (absent ones are empty).
-fn inputs_from(graph: &ValidGraph, path: &Path, need_labels: bool) -> Result<Vec<Tensor>> {
-    let ck = Checkpoint::load(path)?;
-    graph
-        .file
-        .inputs
-        .iter()
-        .map(|decl| match ck.get(&decl.name) {
-            Some(t) => Ok(t.clone()),
-            None if decl.source == Source::Labels && !need_labels => Ok(Tensor::zeros(&[0])),
-            None => Err(Error::File {
-                path: path.display().to_string(),
-                why: format!("no tensor named `{}` (the graph's input)", decl.name),
-            }),
-        })
-        .collect()
-}
-
-pub fn predict(graph: &Path, weights: &Path, input: &Path, node: Option<String>) -> Result<i32> {
-    let g = ValidGraph::load(graph)?;
-    let inputs = inputs_from(&g, input, false)?;
-    let mut rt = Runtime::new(g)?;
-    let ck = Checkpoint::load(weights)?;
-    let w: Vec<(String, Tensor)> = ck
-        .tensors
-        .into_iter()
-        .filter(|(n, _)| !n.starts_with("optim."))
-        .collect();
-    rt.load_state_dict(&w, &weights.display().to_string())?;
-    let model = rt.model();
-    let graph = model.graph();
-    // Default: the last node that is not a loss.
-    let node = node
-        .or_else(|| {
-            graph
-                .file
-                .nodes
-                .iter()
-                .zip(&graph.nodes)
-                .rev()
-                .find(|(_, i)| !i.is_loss)
-                .map(|(d, _)| d.name.clone())
-        })
-        .ok_or_else(|| Error::Other("the graph has no output node".into()))?;
-    let out = model.predict(&inputs, &node)?;
-    let n = out.shape().first().copied().unwrap_or(1);
-    let per = out.numel() / n.max(1);
-    let rows = out.reshape(&[n, per])?;
-    println!("node `{node}`, output shape {:?}", out.shape());
-    for (i, row) in rows.data().chunks(per.max(1)).enumerate() {
-        let best = rows.argmax_rows().get(i).copied().unwrap_or(0);
-        let shown: Vec<String> = row.iter().take(10).map(|v| format!("{v:.4}")).collect();
-        let more = if row.len() > 10 { ", …" } else { "" };
-        println!("sample {i}: argmax {best}  [{}{more}]", shown.join(", "));
-    }
-    Ok(0)
-}
-
-pub fn grads(graph: &Path, weights: Option<&Path>, batch: &Path, out: &Path) -> Result<i32> {
-    let g = ValidGraph::load(graph)?;
-    let inputs = inputs_from(&g, batch, true)?;
+    let inputs = super::inference::inputs_from(&g, batch, true)?;
     let names: Vec<String> = g.file.nodes.iter().map(|n| n.name.clone()).collect();
     let mut rt = Runtime::new(g)?;
     if let Some(w) = weights {
-        let ck = Checkpoint::load(w)?;
-        let t: Vec<(String, Tensor)> = ck
-            .tensors
-            .into_iter()
-            .filter(|(n, _)| !n.starts_with("optim."))
-            .collect();
-        rt.load_state_dict(&t, &w.display().to_string())?;
+        super::inference::load_weights(&mut rt, w, allow_extra)?;
     }
     let outcome = rt.compute_grads(inputs)?;
     let mut ck = Checkpoint::default();

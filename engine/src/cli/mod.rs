@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod commands;
+mod inference;
 mod progress;
 mod train;
 
@@ -34,7 +35,8 @@ pub enum Command {
         /// The graph file (.ron).
         #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
-        /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR, csv:FILE[:label=COL].
+        /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR,
+        /// csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress].
         #[arg(long, value_parser = args::data_spec)]
         data: Option<String>,
         #[arg(long, value_parser = args::positive_count)]
@@ -44,8 +46,14 @@ pub enum Command {
         /// Base learning rate (a finite number > 0).
         #[arg(long, value_parser = args::learning_rate, allow_negative_numbers = true)]
         lr: Option<f32>,
+        /// Seeds initial weights, batch order and dropout (and the data split unless
+        /// --split-seed or training.data_seed is given).
         #[arg(long)]
         seed: Option<u64>,
+        /// Seeds the train/validation split and generated data alone, so runs with
+        /// different --seed share one split (overrides training.data_seed).
+        #[arg(long)]
+        split_seed: Option<u64>,
         /// Worker threads for the kernels (default: all cores).
         #[arg(long, value_parser = args::threads)]
         threads: Option<usize>,
@@ -80,29 +88,26 @@ pub enum Command {
     },
     /// Every op with its config fields and their defaults.
     Ops,
-    /// Loss, accuracy and confusion matrix of trained weights on a dataset's validation split.
-    Eval {
-        #[arg(value_parser = args::readable_file)]
-        graph: PathBuf,
-        #[arg(long, value_parser = args::readable_file)]
-        weights: PathBuf,
-        #[arg(long, value_parser = args::data_spec)]
-        data: Option<String>,
-        #[arg(long, value_parser = args::threads)]
-        threads: Option<usize>,
-    },
-    /// Run a trained graph on inputs from a safetensors file (tensors named like the
-    /// graph's inputs); prints the prediction per sample.
+    /// Loss, accuracy and confusion matrix of trained weights. By default on the run's own
+    /// validation split: the data spec and split seed recorded in the weights file.
+    Eval(inference::EvalArgs),
+    /// Run a trained graph on raw CSV rows (standardised with the training statistics
+    /// stored in the weights file; class names printed) or on a safetensors file of
+    /// tensors named like the graph's inputs; prints the prediction per sample.
     Predict {
         #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
         #[arg(long, value_parser = args::readable_file)]
         weights: PathBuf,
+        /// rows.csv (or .csv.gz, .tsv) or inputs.safetensors.
         #[arg(long, value_parser = args::readable_file)]
         input: PathBuf,
         /// Node whose output to print (default: the classifier's logits or the last node).
         #[arg(long)]
         node: Option<String>,
+        /// Ignore tensors in the weights file that are not the graph's (an error otherwise).
+        #[arg(long)]
+        allow_extra_weights: bool,
     },
     /// One forward and backward pass on a batch (safetensors, tensors named like the
     /// graph's inputs); writes every node's output and output gradient, every parameter's
@@ -116,6 +121,9 @@ pub enum Command {
         batch: PathBuf,
         #[arg(long, value_parser = args::output_file)]
         out: PathBuf,
+        /// Ignore tensors in the weights file that are not the graph's (an error otherwise).
+        #[arg(long)]
+        allow_extra_weights: bool,
     },
     /// Median training steps/s and ms/step on synthetic batches of the graph's shapes.
     Bench {
@@ -152,6 +160,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             batch_size,
             lr,
             seed,
+            split_seed,
             threads,
             max_steps,
             out,
@@ -167,6 +176,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 batch_size,
                 lr,
                 seed,
+                split_seed,
                 max_steps,
                 out,
                 resume,
@@ -177,27 +187,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check { graph } => commands::check(&graph),
         Command::Summary { graph } => commands::summary(&graph),
         Command::Ops => commands::ops(),
-        Command::Eval {
-            graph,
-            weights,
-            data,
-            threads,
-        } => {
-            set_threads(threads)?;
-            commands::eval(&graph, &weights, data)
+        Command::Eval(args) => {
+            set_threads(args.threads)?;
+            inference::eval(args)
         }
         Command::Predict {
             graph,
             weights,
             input,
             node,
-        } => commands::predict(&graph, &weights, &input, node),
+            allow_extra_weights,
+        } => inference::predict(&graph, &weights, &input, node, allow_extra_weights),
         Command::Grads {
             graph,
             weights,
             batch,
             out,
-        } => commands::grads(&graph, weights.as_deref(), &batch, &out),
+            allow_extra_weights,
+        } => commands::grads(
+            &graph,
+            weights.as_deref(),
+            &batch,
+            &out,
+            allow_extra_weights,
+        ),
         Command::Bench {
             graph,
             steps,

@@ -20,6 +20,7 @@ pub struct TrainArgs {
     pub batch_size: Option<usize>,
     pub lr: Option<f32>,
     pub seed: Option<u64>,
+    pub split_seed: Option<u64>,
     pub max_steps: Option<u64>,
     pub out: Option<PathBuf>,
     pub resume: Option<PathBuf>,
@@ -99,6 +100,9 @@ pub fn train(a: TrainArgs) -> Result<i32> {
     if let Some(s) = a.seed.or(number("seed")) {
         t.seed = s;
     }
+    if let Some(s) = a.split_seed.or(number("split_seed")) {
+        t.data_seed = Some(s);
+    }
     // `--max-steps` is where this invocation stops (a run stopped there resumes to its end).
     let max_steps = a.max_steps;
     // The run folder: exactly `--out`; else the resumed run's; else a new numbered one
@@ -116,10 +120,13 @@ pub fn train(a: TrainArgs) -> Result<i32> {
         ));
     }
     graph.check_memory()?; // again: --batch-size may have raised it
-    let spec = data_spec(&graph, a.data)?;
-    let (epochs, seed) = (graph.file.training.epochs, graph.file.training.seed);
+    let spec = data_spec(&graph, &a.graph, a.data)?;
+    let (epochs, split_seed) = (graph.file.training.epochs, graph.file.training.split_seed());
     eprintln!("loading data `{spec}` ...");
-    let split = data::load(&spec, seed)?;
+    let split = data::load(&spec, split_seed)?;
+    for n in &split.notes {
+        eprintln!("note: {n}");
+    }
     eprintln!(
         "{}: {} training and {} validation samples of shape {:?}",
         split.train.name,
@@ -181,7 +188,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
         describe(&finish),
         trainer.runtime().step()
     );
-    print_eval(&valid);
+    print_eval("validation", &valid);
     // Only what is there: no best weights before the first validated epoch.
     let files: Vec<&str> = [
         "metrics.jsonl",

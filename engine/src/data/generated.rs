@@ -13,16 +13,15 @@ use std::f32::consts::PI;
 const SPIRALS: u64 = 0x5350_4952;
 const MOONS: u64 = 0x4d4f_4f4e;
 const SINE: u64 = 0x5349_4e45;
+/// Most samples a generated tabular set may have (10 million: ~100 MB).
+const MAX_SAMPLES: usize = 10_000_000;
 
 pub(crate) fn load(kind: &str, mut opts: Options, seed: u64) -> Result<Split> {
     match kind {
         "xor" => {
             opts.finish(&[])?;
             let d = xor()?;
-            Ok(Split {
-                train: d.clone(),
-                valid: d,
-            })
+            Ok(Split::new(d.clone(), d))
         }
         "spirals" => {
             let classes = opts.take("classes", 2usize)?;
@@ -31,31 +30,40 @@ pub(crate) fn load(kind: &str, mut opts: Options, seed: u64) -> Result<Split> {
                     "`spirals`: classes={classes}, expected 2 or 3"
                 )));
             }
-            let (train, valid) = (opts.count("train", 2000, 1)?, opts.count("valid", 500, 1)?);
-            let noise = opts.take("noise", 0.15f32)?;
+            let (train, valid) = (
+                opts.count("train", 2000, 1, MAX_SAMPLES)?,
+                opts.count("valid", 500, 1, MAX_SAMPLES)?,
+            );
+            let noise = opts.noise(0.15)?;
             opts.finish(&["classes", "train", "valid", "noise"])?;
-            Ok(Split {
-                train: spirals(train, classes, noise, &mut Rng::derived(seed, SPIRALS))?,
-                valid: spirals(valid, classes, noise, &mut Rng::derived(seed, SPIRALS + 1))?,
-            })
+            Ok(Split::new(
+                spirals(train, classes, noise, &mut Rng::derived(seed, SPIRALS))?,
+                spirals(valid, classes, noise, &mut Rng::derived(seed, SPIRALS + 1))?,
+            ))
         }
         "moons" => {
-            let (train, valid) = (opts.count("train", 2000, 1)?, opts.count("valid", 500, 1)?);
-            let noise = opts.take("noise", 0.1f32)?;
+            let (train, valid) = (
+                opts.count("train", 2000, 1, MAX_SAMPLES)?,
+                opts.count("valid", 500, 1, MAX_SAMPLES)?,
+            );
+            let noise = opts.noise(0.1)?;
             opts.finish(&["train", "valid", "noise"])?;
-            Ok(Split {
-                train: moons(train, noise, &mut Rng::derived(seed, MOONS))?,
-                valid: moons(valid, noise, &mut Rng::derived(seed, MOONS + 1))?,
-            })
+            Ok(Split::new(
+                moons(train, noise, &mut Rng::derived(seed, MOONS))?,
+                moons(valid, noise, &mut Rng::derived(seed, MOONS + 1))?,
+            ))
         }
         _ => {
-            let (train, valid) = (opts.count("train", 1000, 1)?, opts.count("valid", 250, 1)?);
-            let noise = opts.take("noise", 0.1f32)?;
+            let (train, valid) = (
+                opts.count("train", 1000, 1, MAX_SAMPLES)?,
+                opts.count("valid", 250, 1, MAX_SAMPLES)?,
+            );
+            let noise = opts.noise(0.1)?;
             opts.finish(&["train", "valid", "noise"])?;
-            Ok(Split {
-                train: sine(train, noise, &mut Rng::derived(seed, SINE))?,
-                valid: sine(valid, noise, &mut Rng::derived(seed, SINE + 1))?,
-            })
+            Ok(Split::new(
+                sine(train, noise, &mut Rng::derived(seed, SINE))?,
+                sine(valid, noise, &mut Rng::derived(seed, SINE + 1))?,
+            ))
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use super::Dataset;
 use crate::error::{Error, Result};
+use crate::graph::Training;
 use crate::tensor::{Rng, Tensor};
 use crossbeam_channel::{Receiver, bounded};
 use std::sync::Arc;
@@ -42,13 +43,13 @@ impl Default for LoaderOptions {
 impl LoaderOptions {
     /// How a graph's training set is walked, by `hyphae train` and the editor alike (one
     /// definition, so the two train identically): reshuffled every epoch from the seed, the
-    /// last partial batch kept, four batches prefetched.
-    pub fn training(batch_size: usize, seed: u64) -> Self {
+    /// last partial batch kept unless `drop_last`, four batches prefetched.
+    pub fn training(t: &Training) -> Self {
         LoaderOptions {
-            batch_size,
+            batch_size: t.batch_size,
             shuffle: true,
-            drop_last: false,
-            seed,
+            drop_last: t.drop_last,
+            seed: t.seed,
             prefetch: 4,
         }
     }

@@ -66,15 +66,15 @@ pub(crate) fn load(dir: &str) -> Result<Split> {
     }
     let mut splits = splits.into_iter();
     match (splits.next(), splits.next()) {
-        (Some(train), Some(valid)) => Ok(Split { train, valid }),
+        (Some(train), Some(valid)) => Ok(Split::new(train, valid)),
         (Some(only), None) => {
             let n = only.len();
             let cut = n * 4 / 5;
             let idx: Vec<usize> = (0..n).collect();
-            Ok(Split {
-                train: only.subset(&idx[..cut])?,
-                valid: only.subset(&idx[cut..])?,
-            })
+            Ok(Split::new(
+                only.subset(&idx[..cut])?,
+                only.subset(&idx[cut..])?,
+            ))
         }
         _ => Err(file_err(
             dir,
@@ -86,10 +86,8 @@ pub(crate) fn load(dir: &str) -> Result<Split> {
 
 /// One split: images `[N, 1, rows, cols]` standardised, labels `[N]`.
 fn load_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
-    let images = read(images_path)?;
-    let (dims, pixels) = parse_idx(images_path, &images, IMAGES_MAGIC, 3)?;
-    let labels = read(labels_path)?;
-    let (ldims, label_bytes) = parse_idx(labels_path, &labels, LABELS_MAGIC, 1)?;
+    let (dims, pixels) = read_idx(images_path, IMAGES_MAGIC, 3)?;
+    let (ldims, label_bytes) = read_idx(labels_path, LABELS_MAGIC, 1)?;
     let (n, rows, cols) = (dims[0], dims[1], dims[2]);
     if ldims[0] != n {
         return Err(file_err(
@@ -123,47 +121,56 @@ fn load_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
     )
 }
 
-/// The file's bytes, gunzipped if its name ends in `.gz`.
-fn read(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| file_err(path, format!("cannot read: {e}")))?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| file_err(path, format!("corrupt gzip: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
+/// Deflate inflates at most ~1032:1, so a gzip file of `n` bytes holds at most this many
+/// times `n` bytes: a header declaring more is corrupt, found before anything is inflated.
+const MAX_GZIP_RATIO: u64 = 1032;
 
-/// Checks an IDX header (magic, `ndims` big-endian u32 sizes) and that exactly the promised
-/// number of data bytes follow. Returns the sizes and the data.
-fn parse_idx<'a>(
-    path: &Path,
-    bytes: &'a [u8],
-    magic: u32,
-    ndims: usize,
-) -> Result<(Vec<usize>, &'a [u8])> {
-    let gz = if path.extension().is_some_and(|e| e == "gz") {
-        " (after decompression)"
+/// Reads an IDX file (plain, or gzip if its name ends in `.gz`): checks the header (magic,
+/// `ndims` big-endian u32 sizes) first, then that the sizes fit in the file, and only then
+/// reads exactly the promised data bytes, so a corrupt header never asks for more memory
+/// than the file can hold. Returns the sizes and the data.
+fn read_idx(path: &Path, magic: u32, ndims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
+    let file =
+        std::fs::File::open(path).map_err(|e| file_err(path, format!("cannot read: {e}")))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| file_err(path, format!("cannot read: {e}")))?
+        .len();
+    let is_gz = path.extension().is_some_and(|e| e == "gz");
+    let gz = if is_gz { " (after decompression)" } else { "" };
+    let mut input: Box<dyn Read> = if is_gz {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
     } else {
-        ""
+        Box::new(std::io::BufReader::new(file))
     };
-    let header = 4 + 4 * ndims;
+    let read_err = |e: std::io::Error| {
+        if is_gz {
+            file_err(path, format!("corrupt gzip: {e}"))
+        } else {
+            file_err(path, format!("cannot read: {e}"))
+        }
+    };
+    let header_len = 4 + 4 * ndims;
+    let mut header = Vec::with_capacity(header_len);
+    input
+        .by_ref()
+        .take(header_len as u64)
+        .read_to_end(&mut header)
+        .map_err(read_err)?;
     let word = |i: usize| -> Option<u32> {
-        let b = bytes.get(4 * i..4 * i + 4)?;
+        let b = header.get(4 * i..4 * i + 4)?;
         Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let found = word(0).ok_or_else(|| {
+    let truncated_header = || {
         file_err(
             path,
             format!(
-                "truncated: expected at least {header} header bytes, found {}{gz}",
-                bytes.len()
+                "truncated: expected at least {header_len} header bytes, found {}{gz}",
+                header.len()
             ),
         )
-    })?;
+    };
+    let found = word(0).ok_or_else(truncated_header)?;
     if found != magic {
         return Err(file_err(
             path,
@@ -180,40 +187,54 @@ fn parse_idx<'a>(
     let dims: Vec<usize> = (1..=ndims)
         .map(|i| word(i).map(|d| d as usize))
         .collect::<Option<_>>()
-        .ok_or_else(|| {
-            file_err(
-                path,
-                format!(
-                    "truncated: expected at least {header} header bytes, found {}{gz}",
-                    bytes.len()
-                ),
-            )
-        })?;
-    let expected = dims
+        .ok_or_else(truncated_header)?;
+    let data_len = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .and_then(|data| data.checked_add(header))
+        .filter(|&n| n.checked_add(header_len).is_some())
         .ok_or_else(|| file_err(path, format!("IDX sizes {dims:?} overflow")))?;
-    if bytes.len() < expected {
+    let expected = data_len + header_len;
+    let room = if is_gz {
+        file_len.saturating_mul(MAX_GZIP_RATIO)
+    } else {
+        file_len
+    };
+    if expected as u64 > room {
+        return Err(file_err(
+            path,
+            if is_gz {
+                format!(
+                    "header at offset 4 declares sizes {dims:?} ({expected} bytes), more than a \
+                     {file_len}-byte gzip file can hold: corrupt header"
+                )
+            } else {
+                format!("truncated: expected {expected} bytes for sizes {dims:?}, found {file_len}")
+            },
+        ));
+    }
+    let mut data = Vec::with_capacity(data_len);
+    input
+        .take(data_len as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(read_err)?;
+    if data.len() < data_len {
         return Err(file_err(
             path,
             format!(
                 "truncated: expected {expected} bytes for sizes {dims:?}, found {}{gz}",
-                bytes.len()
+                header_len + data.len()
             ),
         ));
     }
-    if bytes.len() > expected {
+    if data.len() > data_len {
         return Err(file_err(
             path,
             format!(
-                "{} trailing bytes: expected {expected} bytes for sizes {dims:?}, found {}{gz}",
-                bytes.len() - expected,
-                bytes.len()
+                "trailing bytes after offset {expected}: expected {expected} bytes for sizes {dims:?}{gz}"
             ),
         ));
     }
-    Ok((dims, bytes.get(header..).unwrap_or(&[])))
+    Ok((dims, data))
 }
 
 #[cfg(test)]
@@ -444,6 +465,61 @@ mod tests {
         std::fs::write(&p, b"hello, not gzip").unwrap();
         let e = load_err(&d);
         assert!(e.contains("t10k-labels-idx1-ubyte.gz: corrupt gzip"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn gzip_header_sizes_are_checked_before_inflating() {
+        let d = scratch("bomb");
+        write_split(&d, "t10k", 4, true);
+        // 60000 × 28 × 28 promised, 6 bytes given: refused from the header alone.
+        let p = d.join("t10k-images-idx3-ubyte.gz");
+        std::fs::write(&p, gz(&idx(IMAGES_MAGIC, &[60000, 28, 28], &[0; 6]))).unwrap();
+        let e = load_err(&d);
+        assert!(
+            e.contains("t10k-images-idx3-ubyte.gz") && e.contains("more than a"),
+            "{e}"
+        );
+        // Sizes whose product overflows.
+        std::fs::write(
+            &p,
+            gz(&idx(IMAGES_MAGIC, &[u32::MAX, u32::MAX, u32::MAX], &[])),
+        )
+        .unwrap();
+        let e = load_err(&d);
+        assert!(e.contains("overflow") || e.contains("more than a"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// An error of the whole spec, with the checks `data::load` adds.
+    fn spec_err(dir: &Path) -> String {
+        super::super::load(&format!("mnist:{}", dir.display()), 0)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn empty_one_image_and_mismatched_sets_are_errors() {
+        let d = scratch("tiny");
+        for n in [0, 1] {
+            write_split(&d, "t10k", n, false);
+            let e = spec_err(&d);
+            assert!(e.contains("set is empty"), "{n}: {e}");
+        }
+        // Train images 2×3, test images 3×2.
+        write_split(&d, "train", 4, false);
+        let img = idx(IMAGES_MAGIC, &[2, 3, 2], &[0; 12]);
+        std::fs::write(d.join("t10k-images-idx3-ubyte"), img).unwrap();
+        std::fs::write(
+            d.join("t10k-labels-idx1-ubyte"),
+            idx(LABELS_MAGIC, &[2], &[0, 1]),
+        )
+        .unwrap();
+        let e = spec_err(&d);
+        assert!(
+            e.contains("differ in shape") && e.contains("[1, 2, 3]"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -6,23 +6,27 @@
 //! `sine`, `shapes`) need no download and are deterministic in the seed, so tests and demos
 //! run anywhere.
 
-mod csv;
+pub mod csv;
 mod generated;
 mod loader;
 mod mnist;
+pub mod preprocess;
 mod shapes;
 
 pub use loader::{Epoch, Loader, LoaderOptions};
+pub use preprocess::Preprocessing;
 pub use shapes::SHAPE_CLASSES;
 
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, numel};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Every spec [`load`] accepts, for error messages and help text.
 pub const SPECS: &str = "xor, spirals[:classes=2|3,train=N,valid=N,noise=F], \
 moons[:train=N,valid=N,noise=F], sine[:train=N,valid=N,noise=F], \
-shapes[:train=N,valid=N], mnist:DIR, csv:FILE[:label=COL]";
+shapes[:train=N,valid=N], mnist:DIR, \
+csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress]";
 
 /// Samples with their labels. The first dimension of both tensors is the sample index.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +45,54 @@ pub struct Dataset {
 pub struct Split {
     pub train: Dataset,
     pub valid: Dataset,
+    /// Where the data came from and how raw samples became these features; stored in
+    /// checkpoints and weight files so `eval` and `predict` treat data the same way.
+    pub preprocessing: Preprocessing,
+    /// Choices made on the user's behalf (header detected, column left out, classes or
+    /// regression), each naming the option that changes it: for the command line to print.
+    pub notes: Vec<String>,
+}
+
+/// Which samples of a split to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Train,
+    Valid,
+    All,
+}
+
+impl Split {
+    pub fn new(train: Dataset, valid: Dataset) -> Split {
+        Split {
+            train,
+            valid,
+            preprocessing: Preprocessing::default(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The samples of `part` (`All`: training then validation samples).
+    pub fn part(&self, part: Part) -> Result<Dataset> {
+        match part {
+            Part::Train => Ok(self.train.clone()),
+            Part::Valid => Ok(self.valid.clone()),
+            Part::All => {
+                let cat = |a: &Tensor, b: &Tensor| -> Result<Tensor> {
+                    let mut shape = a.shape().to_vec();
+                    if let Some(n) = shape.first_mut() {
+                        *n += b.shape().first().copied().unwrap_or(0);
+                    }
+                    Tensor::new(&shape, [a.data(), b.data()].concat())
+                };
+                Dataset::new(
+                    self.train.name.clone(),
+                    cat(&self.train.features, &self.valid.features)?,
+                    cat(&self.train.labels, &self.valid.labels)?,
+                    self.train.num_classes,
+                )
+            }
+        }
+    }
 }
 
 impl Dataset {
@@ -186,6 +238,71 @@ pub(crate) fn take(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
 
 /// Loads a dataset by spec (see [`SPECS`]); `seed` drives generation and shuffled splits.
 pub fn load(spec: &str, seed: u64) -> Result<Split> {
+    load_fitted(spec, seed, None)
+}
+
+/// [`load`], but with a trained model's preprocessing: raw features are standardised with
+/// its statistics and labels named by its classes, instead of fitted on this data (for
+/// evaluating a model on a separate file). The split records `spec` and `seed`.
+pub fn load_fitted(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Split> {
+    let mut split = load_spec(spec, seed, fitted)?;
+    for part in [&split.train, &split.valid] {
+        if part.is_empty() {
+            return Err(spec_error(format!(
+                "`{spec}`: the {} set is empty",
+                if std::ptr::eq(part, &split.train) {
+                    "training"
+                } else {
+                    "validation"
+                }
+            )));
+        }
+    }
+    if split.train.sample_shape() != split.valid.sample_shape() {
+        return Err(Error::shape_mismatch(
+            format!("dataset `{spec}`"),
+            "training and validation samples differ in shape",
+            split.train.sample_shape(),
+            split.valid.sample_shape(),
+        ));
+    }
+    if let Some(f) = fitted
+        && !f.class_names.is_empty()
+        && split.preprocessing.class_names.is_empty()
+    {
+        split.preprocessing.class_names = f.class_names.clone();
+    }
+    split.preprocessing.spec = spec.trim().to_string();
+    split.preprocessing.split_seed = seed;
+    Ok(split)
+}
+
+/// Makes the path in a spec that names a file or folder (`csv:FILE`, `mnist:DIR`) absolute,
+/// relative paths taken from `base` (the graph file's folder for a graph's
+/// `training.dataset`, the working directory for `--data`), so the spec stored with a
+/// model means the same file wherever `eval` runs.
+pub fn resolve_spec(spec: &str, base: &Path) -> String {
+    let spec = spec.trim();
+    let Some((kind, rest)) = spec.split_once(':') else {
+        return spec.to_string();
+    };
+    let (path, opts) = match kind {
+        "csv" => csv::split_spec(rest),
+        "mnist" => (rest, None),
+        _ => return spec.to_string(),
+    };
+    if path.is_empty() {
+        return spec.to_string();
+    }
+    let joined = base.join(path);
+    let abs = std::path::absolute(&joined).unwrap_or(joined);
+    match opts {
+        Some(o) => format!("{kind}:{}:{o}", abs.display()),
+        None => format!("{kind}:{}", abs.display()),
+    }
+}
+
+fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Split> {
     let spec = spec.trim();
     let (kind, rest) = match spec.split_once(':') {
         Some((k, r)) => (k, Some(r)),
@@ -201,7 +318,7 @@ pub fn load(spec: &str, seed: u64) -> Result<Split> {
     };
     match kind {
         "mnist" => mnist::load(need_path("dir")?),
-        "csv" => csv::load(need_path("file")?, seed),
+        "csv" => csv::load(need_path("file")?, seed, fitted),
         "xor" | "spirals" | "moons" | "sine" => {
             generated::load(kind, Options::parse(kind, rest)?, seed)
         }
@@ -253,16 +370,29 @@ impl Options {
         }
     }
 
-    /// A sample count that must be at least `min`.
-    fn count(&mut self, key: &str, default: usize, min: usize) -> Result<usize> {
+    /// A sample count in `min..=max` (the bound keeps a typo like `train=100000000` from
+    /// asking for hundreds of gigabytes).
+    fn count(&mut self, key: &str, default: usize, min: usize, max: usize) -> Result<usize> {
         let n = self.take(key, default)?;
-        if n < min {
+        if n < min || n > max {
             return Err(spec_error(format!(
-                "`{}`: {key}={n} is too small (at least {min})",
+                "`{}`: {key}={n} is out of range ({min} to {max})",
                 self.kind
             )));
         }
         Ok(n)
+    }
+
+    /// A noise level: finite, in 0..=10.
+    fn noise(&mut self, default: f32) -> Result<f32> {
+        let v: f32 = self.take("noise", default)?;
+        if !(0.0..=10.0).contains(&v) {
+            return Err(spec_error(format!(
+                "`{}`: noise={v} is out of range (0 to 10)",
+                self.kind
+            )));
+        }
+        Ok(v)
     }
 
     /// Errors on any option no generator took, naming the ones that exist.
@@ -283,28 +413,35 @@ impl Options {
 }
 
 /// Per-column mean and standard deviation over `rows` × `cols` row-major data (f64
-/// accumulation; a constant column gets std 1 so it maps to 0 instead of NaN).
+/// accumulation; NaN cells, missing values, are skipped; a constant column gets std 1 so
+/// it maps to 0 instead of NaN).
 pub(crate) fn column_stats(data: &[f32], cols: usize) -> (Vec<f32>, Vec<f32>) {
-    let rows = data.len().checked_div(cols).unwrap_or(0);
+    let mut count = vec![0usize; cols];
     let mut mean = vec![0f64; cols];
     let mut var = vec![0f64; cols];
     for r in data.chunks_exact(cols.max(1)) {
-        for (m, &x) in mean.iter_mut().zip(r) {
-            *m += x as f64;
+        for ((m, k), &x) in mean.iter_mut().zip(&mut count).zip(r) {
+            if !x.is_nan() {
+                *m += x as f64;
+                *k += 1;
+            }
         }
     }
-    for m in &mut mean {
-        *m /= rows.max(1) as f64;
+    for (m, k) in mean.iter_mut().zip(&count) {
+        *m /= (*k).max(1) as f64;
     }
     for r in data.chunks_exact(cols.max(1)) {
         for ((v, m), &x) in var.iter_mut().zip(&mean).zip(r) {
-            *v += (x as f64 - m).powi(2);
+            if !x.is_nan() {
+                *v += (x as f64 - m).powi(2);
+            }
         }
     }
     let std = var
         .iter()
-        .map(|v| {
-            let s = (v / rows.max(1) as f64).sqrt();
+        .zip(&count)
+        .map(|(v, k)| {
+            let s = (v / (*k).max(1) as f64).sqrt();
             if s > 1e-12 { s as f32 } else { 1.0 }
         })
         .collect();
@@ -356,6 +493,38 @@ mod tests {
         assert!(e.contains("train"), "{e}");
         let e = load("moons:train=abc", 0).unwrap_err().to_string();
         assert!(e.contains("train=`abc`"), "{e}");
+    }
+
+    #[test]
+    fn spec_sizes_and_noise_are_range_checked() {
+        for (spec, want) in [
+            (
+                "shapes:train=100000000",
+                "train=100000000 is out of range (1 to 500000)",
+            ),
+            ("spirals:valid=0", "valid=0 is out of range"),
+            ("moons:noise=nan", "noise=NaN is out of range"),
+            ("sine:noise=-1", "noise=-1 is out of range"),
+            ("spirals:noise=inf", "noise=inf is out of range"),
+        ] {
+            let e = load(spec, 0).unwrap_err().to_string();
+            assert!(e.contains(want), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_base_folder() {
+        let base = Path::new("/data/graphs");
+        assert_eq!(
+            resolve_spec("csv:iris.csv:label=species", base),
+            "csv:/data/graphs/iris.csv:label=species"
+        );
+        assert_eq!(
+            resolve_spec("mnist:../mnist", base),
+            "mnist:/data/graphs/../mnist"
+        );
+        assert_eq!(resolve_spec("csv:/abs/x.csv", base), "csv:/abs/x.csv");
+        assert_eq!(resolve_spec("spirals:classes=3", base), "spirals:classes=3");
     }
 
     #[test]

@@ -20,12 +20,14 @@ use rayon::prelude::*;
 pub const SHAPE_CLASSES: [&str; 4] = ["circle", "square", "triangle", "cross"];
 const SIDE: usize = 28;
 const PIXELS: usize = SIDE * SIDE;
+/// Most images a split may have (500,000: 1.6 GB of pixels).
+const MAX_IMAGES: usize = 500_000;
 const TRAIN_STREAM: u64 = 0x5348_4150;
 const VALID_STREAM: u64 = 0x5348_4151;
 
 pub(crate) fn load(mut opts: Options, seed: u64) -> Result<Split> {
-    let train = opts.count("train", 8000, 1)?;
-    let valid = opts.count("valid", 2000, 1)?;
+    let train = opts.count("train", 8000, 1, MAX_IMAGES)?;
+    let valid = opts.count("valid", 2000, 1, MAX_IMAGES)?;
     opts.finish(&["train", "valid"])?;
     let mut train = generate(train, &mut Rng::derived(seed, TRAIN_STREAM))?;
     let mut valid = generate(valid, &mut Rng::derived(seed, VALID_STREAM))?;
@@ -34,7 +36,9 @@ pub(crate) fn load(mut opts: Options, seed: u64) -> Result<Split> {
     let (mean, std) = super::column_stats(train.features.data(), 1);
     super::standardise(train.features.data_mut(), &mean, &std);
     super::standardise(valid.features.data_mut(), &mean, &std);
-    Ok(Split { train, valid })
+    let mut split = Split::new(train, valid);
+    split.preprocessing.class_names = SHAPE_CLASSES.iter().map(|c| c.to_string()).collect();
+    Ok(split)
 }
 
 /// `n` images `[n, 1, 28, 28]` with pixel values in [0, 1] and balanced class labels `[n]`.

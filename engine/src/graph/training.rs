@@ -145,11 +145,29 @@ pub struct Training {
     pub clip: Option<Clip>,
     pub batch_size: usize,
     pub epochs: usize,
+    /// Seeds the initial weights, the batch order and dropout (and the data split unless
+    /// `data_seed` is given).
     pub seed: u64,
-    /// Dataset spec: `xor`, `spirals`, `moons`, `sine`, `shapes`, `mnist:DIR`, `csv:FILE`.
+    /// Seeds the train/validation split and generated data alone, so runs with different
+    /// `seed`s can share one split (measuring seed variance). Default: `seed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
+    /// Skip an epoch's last batch when it is smaller than `batch_size` (a batch of one
+    /// breaks BatchNorm's batch statistics, as in PyTorch's `DataLoader(drop_last=True)`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub drop_last: bool,
+    /// Dataset spec: `xor`, `spirals`, `moons`, `sine`, `shapes`, `mnist:DIR`, `csv:FILE`;
+    /// relative paths are taken from the graph file's folder.
     pub dataset: Option<String>,
     /// Compute layer statistics every this many steps (0: never).
     pub stats_every: usize,
+}
+
+impl Training {
+    /// The seed of the train/validation split: `data_seed`, else `seed`.
+    pub fn split_seed(&self) -> u64 {
+        self.data_seed.unwrap_or(self.seed)
+    }
 }
 
 impl Default for Training {
@@ -162,6 +180,8 @@ impl Default for Training {
             batch_size: 32,
             epochs: 10,
             seed: 0,
+            data_seed: None,
+            drop_last: false,
             dataset: None,
             stats_every: 10,
         }

@@ -94,7 +94,8 @@ impl Checkpoint {
     }
 }
 
-/// Decodes little-endian floats of the given dtype to f32.
+/// Decodes little-endian numbers of the given dtype to f32: floats, and the integer types
+/// PyTorch writes for class targets (int64) and BatchNorm's `num_batches_tracked`.
 fn to_f32(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
     Ok(match dtype {
         Dtype::F32 => bytes
@@ -113,9 +114,23 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> std::result::Result<Vec<f32>, String> {
             .chunks_exact(2)
             .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
             .collect(),
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+            .collect(),
+        Dtype::I32 => bytes
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+            .collect(),
+        Dtype::I16 => bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
+            .collect(),
+        Dtype::I8 => bytes.iter().map(|&b| b as i8 as f32).collect(),
+        Dtype::U8 | Dtype::BOOL => bytes.iter().map(|&b| b as f32).collect(),
         other => {
             return Err(format!(
-                "dtype {other:?} is not a float type (expected F32, F16, BF16 or F64)"
+                "dtype {other:?} is not supported (expected F32, F16, BF16, F64, I64, I32, I16, I8, U8 or BOOL)"
             ));
         }
     })
@@ -164,7 +179,11 @@ mod tests {
         assert!(f16_to_f32(0x7c00).is_infinite());
         assert!(f16_to_f32(0x7e00).is_nan());
         assert_eq!(to_f32(Dtype::BF16, &[0x80, 0x3f]).unwrap(), vec![1.0]);
-        assert!(to_f32(Dtype::I64, &[0; 8]).is_err());
+        let mut longs = 3i64.to_le_bytes().to_vec();
+        longs.extend((-1i64).to_le_bytes());
+        assert_eq!(to_f32(Dtype::I64, &longs).unwrap(), vec![3.0, -1.0]);
+        assert_eq!(to_f32(Dtype::I32, &7i32.to_le_bytes()).unwrap(), vec![7.0]);
+        assert!(to_f32(Dtype::U64, &[0; 8]).is_err());
     }
 
     #[test]

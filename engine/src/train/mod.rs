@@ -7,3 +7,4 @@ pub mod optim;
 pub mod run_dir;
 pub mod schedule;
 pub mod trainer;
+pub mod weights;

@@ -11,7 +11,7 @@
 use super::checkpoint::{Checkpoint, graph_hash};
 use super::metrics::MetricsLog;
 use super::run_dir;
-use crate::data::{Dataset, Epoch, Loader, LoaderOptions, Split};
+use crate::data::{Dataset, Epoch, Loader, LoaderOptions, Preprocessing, Split};
 use crate::ecs::{Runtime, StepOutcome};
 use crate::error::{Error, Result};
 use crate::graph::{GraphFile, Ref, Source, ValidGraph};
@@ -149,6 +149,8 @@ pub struct Trainer {
     metrics: Option<MetricsLog>,
     resumed: bool,
     finished: Option<Finish>,
+    /// The data's provenance and preprocessing, written into every weights file.
+    preprocessing: Preprocessing,
 }
 
 impl Trainer {
@@ -203,12 +205,10 @@ impl Trainer {
             }
         }
         let training = graph.file.training.clone();
+        let preprocessing = split.preprocessing;
         let train = Arc::new(split.train);
         let valid = Arc::new(split.valid);
-        let loader = Loader::new(
-            train.clone(),
-            LoaderOptions::training(training.batch_size, training.seed),
-        )?;
+        let loader = Loader::new(train.clone(), LoaderOptions::training(&training))?;
         Ok(Trainer {
             runtime: Runtime::new(graph)?,
             train,
@@ -233,6 +233,7 @@ impl Trainer {
             metrics: None,
             resumed: false,
             finished: None,
+            preprocessing,
         })
     }
 
@@ -571,6 +572,7 @@ impl Trainer {
             .insert("graph_hash".into(), self.graph_hash.clone());
         ck.metadata
             .insert("step".into(), self.runtime.step().to_string());
+        self.preprocessing.store(&mut ck.metadata)?;
         ck.save(path)
     }
 
@@ -623,6 +625,7 @@ impl Trainer {
         for (k, v) in meta.into_iter().chain(self.settings()) {
             ck.metadata.insert(k.into(), v);
         }
+        self.preprocessing.store(&mut ck.metadata)?;
         let path = dir.join(format!("step-{step:08}.safetensors"));
         ck.save(&path)?;
         self.last_checkpoint = Instant::now();
@@ -727,7 +730,7 @@ impl Trainer {
     }
 
     /// The training settings a checkpoint records (metadata key, value).
-    fn settings(&self) -> [(&'static str, String); 5] {
+    fn settings(&self) -> [(&'static str, String); 6] {
         let training = &self.runtime.graph().file.training;
         [
             ("epochs", self.opts.epochs.to_string()),
@@ -738,6 +741,7 @@ impl Trainer {
             ("lr", self.runtime.base_lr().to_string()),
             ("batch_size", training.batch_size.to_string()),
             ("seed", training.seed.to_string()),
+            ("split_seed", training.split_seed().to_string()),
         ]
     }
 
@@ -754,14 +758,16 @@ impl Trainer {
 
     /// Loads weights (a checkpoint or a PyTorch safetensors state dict) into the graph.
     pub fn load_weights(&mut self, path: &Path) -> Result<()> {
-        let ck = Checkpoint::load(path)?;
-        let weights: Vec<(String, Tensor)> = ck
-            .tensors
+        let origin = path.display().to_string();
+        let expected: Vec<String> = self
+            .runtime
+            .state_dict()
             .into_iter()
-            .filter(|(n, _)| !n.starts_with("optim.") && !n.ends_with("num_batches_tracked"))
+            .map(|(n, _)| n)
             .collect();
-        self.runtime
-            .load_state_dict(&weights, &path.display().to_string())
+        let weights =
+            super::weights::model_tensors(Checkpoint::load(path)?, &expected, &origin, false)?;
+        self.runtime.load_state_dict(&weights, &origin)
     }
 }
 
