@@ -81,6 +81,65 @@ fn check_summary_and_ops() {
     }
 }
 
+/// `hyphae ops` prints each op's fields from the schema: required ones marked, optional
+/// ones listed with their real defaults (no placeholder values from `Default`).
+#[test]
+fn ops_lists_required_and_optional_fields_with_real_defaults() {
+    let (code, out, _) = run(hyphae().args(["ops"]));
+    assert_eq!(code, 0);
+    let field = |op: &str, name: &str| -> String {
+        let mut lines = out
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("  {op}(")));
+        lines
+            .next()
+            .unwrap_or_else(|| panic!("{op} missing: {out}"));
+        lines
+            .take_while(|l| l.starts_with("      "))
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{op}.{name} missing: {out}"))
+            .to_string()
+    };
+    assert!(field("Linear", "out_features").contains("required"));
+    assert!(field("Linear", "in_features").contains("optional"));
+    assert!(field("Linear", "bias").contains("default true"));
+    assert!(field("Conv2d", "out_channels").contains("required"));
+    assert!(field("Conv2d", "kernel_size").contains("required"));
+    assert!(field("Conv2d", "padding").contains("default 0"));
+    assert!(field("MaxPool2d", "stride").contains("optional"));
+    assert!(field("CrossEntropyLoss", "ignore_index").contains("optional"));
+    assert!(field("CrossEntropyLoss", "reduction").contains("default mean"));
+    assert!(field("BatchNorm2d", "eps").contains("default 1e-5"));
+    assert!(field("Dropout", "p").contains("default 0.5"));
+    // Required fields never show the palette's placeholder values.
+    assert!(!field("Linear", "out_features").contains("10"));
+    assert!(!field("Conv2d", "out_channels").contains("16"));
+}
+
+/// Issue 14's reproducer that made `hyphae check` panic: now an error naming the node and
+/// the field, exit code 1.
+#[test]
+fn check_rejects_an_overflowing_upscale_factor() {
+    let dir = temp_dir("check_overflow");
+    let bad = dir.join("shuffle.ron");
+    std::fs::write(
+        &bad,
+        r#"(
+    version: 1,
+    inputs: [(name: "x", shape: [4, 2, 2])],
+    nodes: [(name: "up", op: PixelShuffle(upscale_factor: 4294967296), inputs: ["x"])],
+)"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(hyphae().arg("check").arg(&bad));
+    assert_eq!(code, 1, "{out}{err}");
+    let text = format!("{out}{err}");
+    assert!(
+        text.contains("node `up`") && text.contains("upscale_factor"),
+        "{text}"
+    );
+}
+
 #[test]
 fn check_reports_every_problem_with_positions() {
     let dir = temp_dir("check");

@@ -189,3 +189,131 @@ fn readme_example_is_valid() {
     assert_eq!(g.file.nodes.len(), 7);
     assert!(g.file.training.clip.is_some() && g.file.nodes[5].init.contains_key("weight"));
 }
+
+/// A graph with one input `x` of per-sample shape `shape` and these nodes.
+fn graph_on(shape: &str, nodes: &str) -> String {
+    format!(
+        "(\n    version: 1,\n    inputs: [(name: \"x\", shape: {shape}), (name: \"y\", shape: [3], source: Labels)],\n    nodes: [\n{nodes}\n    ],\n)"
+    )
+}
+
+/// Configs outside an op's domain, and sizes whose arithmetic would overflow, are
+/// validation errors naming the node and the field, never a panic (issue 14's reproducers).
+#[test]
+fn out_of_domain_configs_name_node_and_field() {
+    for (shape, op, field) in [
+        (
+            "[4, 2, 2]",
+            "PixelShuffle(upscale_factor: 4294967296)",
+            "upscale_factor",
+        ),
+        (
+            "[1, 4, 4]",
+            "Conv2d(out_channels: 2, kernel_size: 1, stride: 4611686018427387904)",
+            "stride",
+        ),
+        (
+            "[4]",
+            "Linear(out_features: 4611686018427387904)",
+            "out_features",
+        ),
+        (
+            "[1, 4, 4]",
+            "Conv2d(out_channels: 2, kernel_size: 0)",
+            "kernel_size",
+        ),
+        (
+            "[1, 4, 4]",
+            "Conv2d(out_channels: 2, kernel_size: 1, groups: 0)",
+            "groups",
+        ),
+        (
+            "[1, 4, 4]",
+            "ConvTranspose2d(out_channels: 2, kernel_size: 1, dilation: 0)",
+            "dilation",
+        ),
+        (
+            "[1, 4, 4]",
+            "MaxPool2d(kernel_size: 2, stride: 0)",
+            "stride",
+        ),
+        (
+            "[1, 4, 4]",
+            "AvgPool2d(kernel_size: 2, padding: 4611686018427387904)",
+            "padding",
+        ),
+        (
+            "[1, 4, 4]",
+            "AdaptiveAvgPool2d(output_size: 0)",
+            "output_size",
+        ),
+        ("[4]", "Dropout(p: 1.5)", "p"),
+        ("[4]", "Dropout(p: -0.1)", "p"),
+        ("[4]", "BatchNorm1d(eps: 0.0)", "eps"),
+        ("[4]", "BatchNorm1d(momentum: 1.5)", "momentum"),
+        ("[4]", "LayerNorm(eps: -1.0)", "eps"),
+        ("[4]", "Linear(out_features: 0)", "out_features"),
+        (
+            "[4]",
+            "Embedding(num_embeddings: 0, embedding_dim: 2)",
+            "num_embeddings",
+        ),
+    ] {
+        let text = graph_on(
+            shape,
+            &format!("        (name: \"n1\", op: {op}, inputs: [\"x\"]),"),
+        );
+        let err = errors_of(&text);
+        assert!(
+            err.contains("node `n1`") && err.contains(field),
+            "{op}: {err}"
+        );
+    }
+    // huge but addressable sizes validate without panicking (the memory estimate is
+    // another check's business)
+    for (shape, op) in [
+        ("[4]", "Linear(out_features: 1000000000000)"),
+        (
+            "[1, 4, 4]",
+            "Conv2d(out_channels: 2, kernel_size: 1, padding: 100000)",
+        ),
+    ] {
+        let text = graph_on(
+            shape,
+            &format!("        (name: \"n1\", op: {op}, inputs: [\"x\"]),"),
+        );
+        let _ = ValidGraph::from_ron(&text, "big.ron");
+    }
+}
+
+/// A shape error between a node's output and a data input shows the per-sample shapes
+/// the user declared, never the batch of one validation infers with.
+#[test]
+fn shape_errors_speak_per_sample() {
+    let text = graph_on(
+        "[4]",
+        r#"        (name: "fc", op: Linear(out_features: 2), inputs: ["x"]),
+        (name: "loss", op: MSELoss(), inputs: ["fc", "y"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(err.contains("node `loss`"), "{err}");
+    assert!(err.contains("[2] vs [3]") && !err.contains("[1, "), "{err}");
+    // CrossEntropyLoss with a label declared [3] instead of []
+    let text = graph_on(
+        "[4]",
+        r#"        (name: "fc", op: Linear(out_features: 2), inputs: ["x"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["fc", "y"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(err.contains("[2] vs [3]") && !err.contains("[1, "), "{err}");
+    // a single bad shape keeps its batch dimension, labelled
+    let text = graph_on(
+        "[4]",
+        r#"        (name: "c", op: Conv2d(out_channels: 2, kernel_size: 1), inputs: ["x"]),"#,
+    );
+    let err = errors_of(&text);
+    assert!(
+        err.contains("[1, 4]") && err.contains("batch dimension"),
+        "{err}"
+    );
+}

@@ -68,26 +68,48 @@ pub fn summary(path: &Path) -> Result<i32> {
 }
 
 pub fn ops() -> Result<i32> {
-    let mut ops = Op::all_defaults();
-    ops.sort_by_key(|o| o.category());
-    let mut current = None;
-    for op in ops {
-        if current != Some(op.category()) {
-            current = Some(op.category());
-            println!("\n{}:", op.category().label());
-        }
-        // The default config in graph-file syntax shows every field and its default.
-        let config = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
-            .to_string(&op)
-            .unwrap_or_else(|_| op.kind().to_string());
-        println!(
-            "  {:<18} {config}  inputs: {}",
-            op.kind(),
-            op.layer().arity()
-        );
-    }
+    print!("{}", ops_text());
     Ok(0)
+}
+
+/// Every op by category, from the registry's schema: its one-line doc, its inputs, then
+/// each config field with its type, and its default or `required`.
+fn ops_text() -> String {
+    use std::fmt::Write;
+    let mut ops: Vec<_> = crate::ops::schema()
+        .iter()
+        .zip(Op::all_defaults())
+        .collect();
+    ops.sort_by_key(|(s, _)| s.category);
+    let mut out = String::new();
+    let mut current = None;
+    for (schema, op) in ops {
+        if current != Some(schema.category) {
+            current = Some(schema.category);
+            let _ = writeln!(out, "\n{}:", schema.category.label());
+        }
+        // How to write it: the op with its required fields.
+        let required: Vec<String> = (schema.fields.iter())
+            .filter(|f| f.is_required())
+            .map(|f| format!("{}: {}", f.name, f.ty))
+            .collect();
+        let usage = format!("{}({})", schema.name, required.join(", "));
+        let inputs = op.layer().arity();
+        let _ = writeln!(out, "  {usage:<32} inputs: {inputs}  {}", schema.doc);
+        for f in schema.fields {
+            let default = match f.default {
+                None => "required".to_string(),
+                Some("None") => "optional, absent by default".to_string(),
+                Some(d) => format!("default {d}"),
+            };
+            let _ = writeln!(
+                out,
+                "      {:<20} {:<18} {default:<28} {}",
+                f.name, f.ty, f.doc
+            );
+        }
+    }
+    out
 }
 
 pub fn grads(

@@ -3,7 +3,7 @@
 //! each naming the node (and port) and, where the text is known, line:column.
 
 use super::format::{GraphFile, InputDecl};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ShapeDisplay};
 use crate::ops::{Category, ParamSpec};
 use std::collections::HashMap;
 use std::fmt;
@@ -275,6 +275,10 @@ impl ValidGraph {
             let inferred = layer
                 .output_shape(&refs)
                 .and_then(|shape| Ok((shape, layer.params(&refs)?)));
+            let inferred = inferred.and_then(|(shape, params)| {
+                too_large(node.op.kind(), &shape, &params)?;
+                Ok((shape, params))
+            });
             match inferred {
                 Ok((shape, params)) => {
                     for key in node.init.keys() {
@@ -299,7 +303,7 @@ impl ValidGraph {
                         is_loss: node.op.category() == Category::Loss,
                     });
                 }
-                Err(e) => ck.node_error(&node.name, e.to_string()),
+                Err(e) => ck.node_error(&node.name, per_sample(e, &refs).to_string()),
             }
         }
 
@@ -500,5 +504,59 @@ fn find_cycle(sources: &[Vec<Ref>], stuck: &[usize]) -> Vec<usize> {
         }
         path.push(next);
         cur = next;
+    }
+}
+
+/// An op's shape error in the user's terms. Validation infers shapes for a batch of one,
+/// so the shapes an op names start with a batch dimension of 1 the user never wrote: where
+/// both shapes of a mismatch are the node's inputs, they are shown per sample (as declared);
+/// elsewhere the batch dimension is labelled.
+fn per_sample(e: Error, inputs: &[&[usize]]) -> Error {
+    let batch_led = |s: &[usize]| inputs.contains(&s);
+    match e {
+        Error::ShapeMismatch { op, what, lhs, rhs } if batch_led(&lhs.0) && batch_led(&rhs.0) => {
+            Error::ShapeMismatch {
+                op,
+                what: format!("{what} (per-sample shapes, without the batch dimension)"),
+                lhs: ShapeDisplay(lhs.0[1..].to_vec()),
+                rhs: ShapeDisplay(rhs.0[1..].to_vec()),
+            }
+        }
+        Error::ShapeMismatch { op, what, lhs, rhs } if batch_led(&lhs.0) || batch_led(&rhs.0) => {
+            let side = if batch_led(&lhs.0) { "first" } else { "second" };
+            Error::ShapeMismatch {
+                op,
+                what: format!("{what} (the {side} shape starts with the batch dimension)"),
+                lhs,
+                rhs,
+            }
+        }
+        Error::BadShape { op, shape, why } if batch_led(&shape.0) => Error::BadShape {
+            op,
+            why: format!("{why} (the shape starts with the batch dimension)"),
+            shape,
+        },
+        other => other,
+    }
+}
+
+/// An error when the output or a parameter has more elements than can be addressed (an
+/// op's sizes that are each in range can still multiply past `usize`).
+fn too_large(op: &str, shape: &[usize], params: &[ParamSpec]) -> Result<()> {
+    let fits = |s: &[usize]| {
+        s.iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .is_some()
+    };
+    if !fits(shape) {
+        return Err(Error::bad_shape(
+            op,
+            shape,
+            "the output is too large to address",
+        ));
+    }
+    match params.iter().find(|p| !fits(&p.shape)) {
+        Some(p) => Err(Error::param(op, p.name, "too large to address")),
+        None => Ok(()),
     }
 }

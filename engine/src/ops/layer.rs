@@ -274,7 +274,11 @@ pub trait Layer {
 
     fn forward(&self, ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward>;
 
-    /// Gradients w.r.t. inputs and parameters, given dLoss/dOutput.
+    /// Gradients w.r.t. inputs and parameters, given dLoss/dOutput: what an op
+    /// implements. Callers use [`Layer::backward`].
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward>;
+
+    /// [`Layer::backward_from`] with its arguments spelled out.
     fn backward(
         &self,
         ctx: &Ctx,
@@ -282,7 +286,15 @@ pub trait Layer {
         params: &[&Tensor],
         forward: &Forward,
         grad_output: &Tensor,
-    ) -> Result<Backward>;
+    ) -> Result<Backward> {
+        self.backward_from(BackwardArgs {
+            ctx,
+            inputs,
+            params,
+            forward,
+            grad_output,
+        })
+    }
 }
 
 /// Checks the number of inputs against the op's arity.
@@ -345,6 +357,15 @@ pub trait InFamily: Sized {
     type Family: FamilyLayer<Self>;
 }
 
+/// Makes each listed op a member of `$family`: its [`Layer`] is the family's. Each family's
+/// `mod.rs` lists its members this way.
+#[macro_export]
+macro_rules! family {
+    ($family:ty: $($op:ty),+ $(,)?) => {
+        $( impl $crate::ops::InFamily for $op { type Family = $family; } )+
+    };
+}
+
 /// [`Layer`]'s methods, written once per family for all of its members `T`.
 pub trait FamilyLayer<T> {
     fn arity(_op: &T) -> Arity {
@@ -368,7 +389,7 @@ pub trait FamilyLayer<T> {
     fn backward(op: &T, args: BackwardArgs<'_>) -> Result<Backward>;
 }
 
-/// [`Layer::backward`]'s arguments, bundled for [`FamilyLayer::backward`].
+/// [`Layer::backward`]'s arguments, bundled: what ops implement backward against.
 #[derive(Clone, Copy)]
 pub struct BackwardArgs<'a> {
     pub ctx: &'a Ctx,
@@ -403,21 +424,7 @@ impl<T: InFamily> Layer for T {
         T::Family::forward(self, ctx, inputs, params)
     }
 
-    fn backward(
-        &self,
-        ctx: &Ctx,
-        inputs: &[&Tensor],
-        params: &[&Tensor],
-        forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
-        let args = BackwardArgs {
-            ctx,
-            inputs,
-            params,
-            forward,
-            grad_output,
-        };
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
         T::Family::backward(self, args)
     }
 }

@@ -16,6 +16,7 @@
 //! Conventions: every shape includes the batch dimension first (`[N, C, H, W]` for images,
 //! `[N, F]` for features); losses reduce to a scalar `[]` with PyTorch's default `mean`.
 
+pub mod descriptions;
 pub mod init;
 pub mod layer;
 pub mod registry;

@@ -1,12 +1,15 @@
-//! Central finite-difference gradient checking, used by every op's tests and by the
-//! whole-graph checks of the runtime.
+//! The op test helpers: central finite-difference gradient checking (used by every op's
+//! tests and by the whole-graph checks of the runtime), seeded inputs, error assertions.
 //!
 //! The scalar under test is `L = Σ rᵢ·yᵢ` with fixed random weights `r`, accumulated in
 //! f64, so every output element contributes with a different weight and a backward that
 //! mixes up elements, drops a factor or transposes a matrix cannot pass.
 
-use super::{Ctx, Layer, ParamKind};
-use crate::tensor::{Rng, Tensor};
+use super::ParamKind;
+
+// What an op's tests need besides the op: `use crate::ops::testing::*;`.
+pub use super::{Ctx, Layer};
+pub use crate::tensor::{Rng, Tensor};
 
 /// Settings for a finite-difference check. The defaults suit f32 ops with O(1) values.
 #[derive(Clone, Debug)]

@@ -2,10 +2,8 @@
 //! the gradient (`y > 0` exactly where `x > 0`, and `alpha·eˣ = y + alpha` elsewhere), so
 //! backward needs no exponential; a negative alpha falls back to the input.
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
+use super::{DerivativeOf, Pointwise};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use crate::ops::support::maths::{exp_f32, expm1_f32};
 use serde::{Deserialize, Serialize};
@@ -22,10 +20,6 @@ impl Default for Elu {
     fn default() -> Self {
         Elu { alpha: 1.0 }
     }
-}
-
-impl InFamily for Elu {
-    type Family = PointwiseFamily;
 }
 
 impl Pointwise for Elu {
@@ -66,23 +60,11 @@ impl Pointwise for Elu {
     }
 }
 
-impl Describe for Elu {
-    const DOC: &'static str = "`x` for `x > 0`, else `alpha·(eˣ − 1)`.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "alpha",
-        "float",
-        "1.0",
-        "Scale of the negative branch.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::activation::tests::assert_grad_shape_error;
-    use crate::ops::testing::{GradCheck, randn_away_from_zero};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

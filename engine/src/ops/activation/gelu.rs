@@ -4,9 +4,7 @@
 //! module's `erfc` (|erf error| ≤ 5e-11, far inside f32 rounding), so no maths crate is
 //! needed.
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
+use super::{DerivativeOf, Pointwise};
 use crate::ops::support::erf::normal_cdf_and_gauss;
 use crate::ops::support::maths::tanh_f32;
 use serde::{Deserialize, Serialize};
@@ -63,10 +61,6 @@ fn gelu_tanh_grad(x: f32) -> f32 {
     0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner
 }
 
-impl InFamily for Gelu {
-    type Family = PointwiseFamily;
-}
-
 impl Pointwise for Gelu {
     const OP: &'static str = "GELU";
     fn flops_per_element(&self) -> u64 {
@@ -97,23 +91,11 @@ impl Pointwise for Gelu {
     }
 }
 
-impl Describe for Gelu {
-    const DOC: &'static str = "`x·Φ(x)`, Φ the standard normal CDF.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "approximate",
-        "\"none\" | \"tanh\"",
-        "\"none\"",
-        "Exact form, or the tanh approximation.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::activation::tests::assert_grad_shape_error;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
     use serde::de::IntoDeserializer;
     use serde::de::value::{Error as DeError, MapDeserializer};
 

@@ -1,10 +1,8 @@
 //! LeakyReLU: `x` for `x > 0`, else `negative_slope·x`. Backward uses the input's sign
 //! (the output's sign would do only for a positive slope).
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
+use super::{DerivativeOf, Pointwise};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use serde::{Deserialize, Serialize};
 
@@ -22,10 +20,6 @@ impl Default for LeakyRelu {
             negative_slope: defaults::negative_slope(),
         }
     }
-}
-
-impl InFamily for LeakyRelu {
-    type Family = PointwiseFamily;
 }
 
 impl Pointwise for LeakyRelu {
@@ -53,23 +47,11 @@ impl Pointwise for LeakyRelu {
     }
 }
 
-impl Describe for LeakyRelu {
-    const DOC: &'static str = "`x` for `x > 0`, else `negative_slope·x`.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "negative_slope",
-        "float",
-        "0.01",
-        "Slope for negative inputs.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::activation::tests::assert_grad_shape_error;
-    use crate::ops::testing::{GradCheck, randn_away_from_zero};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
     use serde::de::value::{Error as DeError, MapDeserializer};
 
     #[test]

@@ -1,9 +1,7 @@
 //! LogSoftmax along `dim` (default -1): `x - max - log Σ exp(x - max)`, stable for any
 //! logits. Backward from the output: `dx = g - exp(y)·Σ g`.
 
-use super::softmax::{SoftmaxFamily, SoftmaxKind};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
+use super::softmax::SoftmaxKind;
 use crate::ops::support::defaults;
 use serde::{Deserialize, Serialize};
 
@@ -30,28 +28,11 @@ impl SoftmaxKind for LogSoftmax {
     }
 }
 
-impl InFamily for LogSoftmax {
-    type Family = SoftmaxFamily;
-}
-
-impl Describe for LogSoftmax {
-    const DOC: &'static str = "`log softmax(x)` along a dimension, computed stably.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "dim",
-        "int",
-        "-1",
-        "The dimension normalised over; negative counts from the end.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::activation::softmax::tests::reference;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

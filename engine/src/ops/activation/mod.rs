@@ -28,6 +28,9 @@ use crate::error::Result;
 use crate::ops::{Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity, shapes};
 use crate::tensor::Tensor;
 
+crate::family!(PointwiseFamily: Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh);
+crate::family!(softmax::SoftmaxFamily: Softmax, LogSoftmax);
+
 /// Which value a pointwise op's derivative is a function of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DerivativeOf {
@@ -108,8 +111,7 @@ impl<P: Pointwise> FamilyLayer<P> for PointwiseFamily {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
-    use crate::ops::Layer;
+    use crate::ops::testing::*;
 
     /// `layer` on these inputs matches `want` within `tol`.
     pub(crate) fn assert_forward(layer: &dyn Layer, xs: &[f32], want: &[f32], tol: f32) {

@@ -1,17 +1,11 @@
 //! ReLU: `max(x, 0)`. Backward only needs the output (positive where the input was).
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::Describe;
+use super::{DerivativeOf, Pointwise};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Relu {}
-
-impl InFamily for Relu {
-    type Family = PointwiseFamily;
-}
 
 impl Pointwise for Relu {
     const OP: &'static str = "ReLU";
@@ -36,16 +30,10 @@ impl Pointwise for Relu {
     }
 }
 
-impl Describe for Relu {
-    const DOC: &'static str = "`max(x, 0)`.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{GradCheck, randn_away_from_zero};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

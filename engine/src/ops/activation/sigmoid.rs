@@ -1,18 +1,12 @@
 //! Sigmoid: `σ(x) = 1/(1+e⁻ˣ)`. Backward needs only the output: `σ' = y·(1-y)`.
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::Describe;
+use super::{DerivativeOf, Pointwise};
 use crate::ops::support::maths::sigmoid;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sigmoid {}
-
-impl InFamily for Sigmoid {
-    type Family = PointwiseFamily;
-}
 
 impl Pointwise for Sigmoid {
     const OP: &'static str = "Sigmoid";
@@ -36,16 +30,11 @@ impl Pointwise for Sigmoid {
     }
 }
 
-impl Describe for Sigmoid {
-    const DOC: &'static str = "`1/(1 + e⁻ˣ)`.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::Ctx;
     use crate::ops::activation::tests::{assert_forward, assert_grad_shape_error};
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

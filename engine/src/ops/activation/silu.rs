@@ -1,19 +1,13 @@
 //! SiLU (swish): `x·σ(x)`. Backward recomputes `σ(x)` from the input rather than keeping a
 //! second activation-sized tensor alive between forward and backward.
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::Describe;
+use super::{DerivativeOf, Pointwise};
 use crate::ops::support::maths::sigmoid;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Silu {}
-
-impl InFamily for Silu {
-    type Family = PointwiseFamily;
-}
 
 impl Pointwise for Silu {
     const OP: &'static str = "SiLU";
@@ -38,16 +32,11 @@ impl Pointwise for Silu {
     }
 }
 
-impl Describe for Silu {
-    const DOC: &'static str = "`x·σ(x)` (swish).";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::activation::tests::{assert_forward, assert_grad_shape_error};
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

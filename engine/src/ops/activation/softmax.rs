@@ -7,11 +7,10 @@
 //! [`SoftmaxKind`] family that gives Softmax and LogSoftmax their one `Layer`.
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use crate::ops::support::maths::exp_f32;
 use crate::ops::{
-    Backward, BackwardArgs, Ctx, FamilyLayer, Forward, InFamily, check_arity, check_grad_output,
+    Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity, check_grad_output,
 };
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
@@ -271,10 +270,6 @@ impl SoftmaxKind for Softmax {
     }
 }
 
-impl InFamily for Softmax {
-    type Family = SoftmaxFamily;
-}
-
 /// The [`FamilyLayer`] of Softmax and LogSoftmax.
 pub struct SoftmaxFamily;
 
@@ -305,22 +300,10 @@ impl<S: SoftmaxKind> FamilyLayer<S> for SoftmaxFamily {
     }
 }
 
-impl Describe for Softmax {
-    const DOC: &'static str = "`exp(x)/Σ exp(x)` along a dimension.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "dim",
-        "int",
-        "-1",
-        "The dimension that sums to 1; negative counts from the end.",
-    )];
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::ops::Layer;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     /// Softmax along `dim` by the definition, in f64, index by index.
     pub(crate) fn reference(x: &Tensor, dim: usize, log: bool) -> Vec<f32> {

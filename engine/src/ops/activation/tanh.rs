@@ -1,19 +1,13 @@
 //! Tanh. Backward needs only the output: `tanh' = 1 - y²`. Forward uses
 //! [`tanh_f32`], which vectorizes (libm's `tanhf` is a slow call per element).
 
-use super::{DerivativeOf, Pointwise, PointwiseFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::Describe;
+use super::{DerivativeOf, Pointwise};
 use crate::ops::support::maths::tanh_f32;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tanh {}
-
-impl InFamily for Tanh {
-    type Family = PointwiseFamily;
-}
 
 impl Pointwise for Tanh {
     const OP: &'static str = "Tanh";
@@ -37,16 +31,11 @@ impl Pointwise for Tanh {
     }
 }
 
-impl Describe for Tanh {
-    const DOC: &'static str = "Hyperbolic tangent.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::Ctx;
     use crate::ops::activation::tests::{assert_forward, assert_grad_shape_error};
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

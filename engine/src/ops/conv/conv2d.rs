@@ -2,12 +2,12 @@
 //! as in PyTorch. Lowered per sample to im2col + matmul (kernels in `crate::tensor::conv`,
 //! shared with ConvTranspose2d); backward needs only the input, so nothing is saved.
 
+use super::ConvKind;
 use super::geometry::{check_settings, check_sizes, nchw, pair};
-use super::{ConvFamily, ConvKind};
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
+use crate::ops::Size2;
 use crate::ops::support::defaults;
-use crate::ops::{InFamily, Size2};
+use crate::ops::support::size2::check_extent;
 use crate::tensor::conv::{ConvGeom, Side};
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +48,6 @@ impl Default for Conv2d {
 
 const OP: &str = "Conv2d";
 
-impl InFamily for Conv2d {
-    type Family = ConvFamily;
-}
-
 impl ConvKind for Conv2d {
     const OP: &'static str = OP;
     const INPUT: Side = Side::Image;
@@ -71,6 +67,7 @@ impl ConvKind for Conv2d {
 
     fn geom(&self, input: &[usize]) -> Result<ConvGeom> {
         let [n, c, h, w] = nchw(OP, input)?;
+        check_extent(OP, "padding", self.padding, 0)?;
         check_settings(
             OP,
             input,
@@ -126,43 +123,11 @@ impl ConvKind for Conv2d {
     }
 }
 
-impl Describe for Conv2d {
-    const DOC: &'static str = "2-D convolution of `[N, C, H, W]` images.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "in_channels",
-            "int",
-            "None",
-            "Input channels; inferred from the input when absent, checked when given.",
-        ),
-        FieldSchema::required("out_channels", "int", "Output channels (filters)."),
-        FieldSchema::required("kernel_size", "size", "Kernel height and width."),
-        FieldSchema::optional("stride", "size", "1", "Step between windows."),
-        FieldSchema::optional("padding", "size", "0", "Zeros added on each side."),
-        FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
-        FieldSchema::optional(
-            "groups",
-            "int",
-            "1",
-            "Channel groups convolved separately; divides both channel counts.",
-        ),
-        FieldSchema::optional(
-            "bias",
-            "bool",
-            "true",
-            "Whether to add a learned bias per output channel.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::conv::tests::{assert_batch_matches_samples, assert_close, pattern};
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     fn conv(out: usize, k: Size2, s: Size2, p: Size2, d: Size2, groups: usize) -> Conv2d {
         Conv2d {

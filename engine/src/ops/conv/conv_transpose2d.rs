@@ -6,12 +6,12 @@
 //! forward is Conv2d's input gradient, its input gradient is Conv2d's forward, and its
 //! weight gradient is Conv2d's with input and output exchanged.
 
+use super::ConvKind;
 use super::geometry::{check_settings, check_sizes, nchw, pair};
-use super::{ConvFamily, ConvKind};
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
+use crate::ops::Size2;
 use crate::ops::support::defaults;
-use crate::ops::{InFamily, Size2};
+use crate::ops::support::size2::check_extent;
 use crate::tensor::conv::{ConvGeom, Side};
 use serde::{Deserialize, Serialize};
 
@@ -57,10 +57,6 @@ impl Default for ConvTranspose2d {
 
 const OP: &str = "ConvTranspose2d";
 
-impl InFamily for ConvTranspose2d {
-    type Family = ConvFamily;
-}
-
 impl ConvKind for ConvTranspose2d {
     const OP: &'static str = OP;
     const INPUT: Side = Side::Columns;
@@ -81,6 +77,8 @@ impl ConvKind for ConvTranspose2d {
     /// Conv2d's image side is this op's output, its column side this op's input.
     fn geom(&self, input: &[usize]) -> Result<ConvGeom> {
         let [n, c, h, w] = nchw(OP, input)?;
+        check_extent(OP, "padding", self.padding, 0)?;
+        check_extent(OP, "output_padding", self.output_padding, 0)?;
         check_settings(
             OP,
             input,
@@ -146,55 +144,11 @@ impl ConvKind for ConvTranspose2d {
     }
 }
 
-impl Describe for ConvTranspose2d {
-    const DOC: &'static str =
-        "Transposed 2-D convolution (learned upsampling), the adjoint of Conv2d.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "in_channels",
-            "int",
-            "None",
-            "Input channels; inferred from the input when absent, checked when given.",
-        ),
-        FieldSchema::required("out_channels", "int", "Output channels."),
-        FieldSchema::required("kernel_size", "size", "Kernel height and width."),
-        FieldSchema::optional("stride", "size", "1", "Upsampling step."),
-        FieldSchema::optional(
-            "padding",
-            "size",
-            "0",
-            "Rows/columns cropped from each side of the output.",
-        ),
-        FieldSchema::optional(
-            "output_padding",
-            "size",
-            "0",
-            "Extra rows/columns on the bottom/right of the output; below stride or dilation.",
-        ),
-        FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
-        FieldSchema::optional(
-            "groups",
-            "int",
-            "1",
-            "Channel groups convolved separately; divides both channel counts.",
-        ),
-        FieldSchema::optional(
-            "bias",
-            "bool",
-            "true",
-            "Whether to add a learned bias per output channel.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::conv::tests::{assert_batch_matches_samples, assert_close, pattern};
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     fn convt(
         out: usize,

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::ops::Size2;
+use crate::ops::support::size2::check_extent;
 use crate::tensor::conv::ConvGeom;
 
 /// The input as `[N, C, H, W]`, or an error naming the op and the shape.
@@ -50,16 +51,9 @@ pub(crate) fn check_settings(
         ("stride", stride),
         ("dilation", dilation),
     ] {
-        if s.h() == 0 || s.w() == 0 {
-            return Err(Error::config(
-                op,
-                format!("{name} must be at least 1, got {}×{}", s.h(), s.w()),
-            ));
-        }
+        check_extent(op, name, s, 1)?;
     }
-    if groups == 0 {
-        return Err(Error::config(op, "groups must be at least 1"));
-    }
+    check_extent(op, "groups", Size2::Square(groups), 1)?;
     if !c.is_multiple_of(groups) {
         return Err(Error::bad_shape(
             op,

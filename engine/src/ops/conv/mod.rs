@@ -22,6 +22,8 @@ use crate::tensor::conv::{
     BackwardOut, ConvGeom, Side, conv_backward, conv_forward, conv_input_grad, zeroed,
 };
 
+crate::family!(ConvFamily: Conv2d, ConvTranspose2d);
+
 /// A 2-D convolution, described in Conv2d's geometry.
 pub trait ConvKind {
     /// The name users write (PyTorch's class name).
@@ -154,8 +156,7 @@ impl<K: ConvKind> FamilyLayer<K> for ConvFamily {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     /// Deterministic test values both here and in the PyTorch scripts of the conv tests.
     pub(crate) fn pattern(shape: &[usize], mul: usize, modulo: usize, scale: f32) -> Tensor {
@@ -174,11 +175,11 @@ pub(crate) mod tests {
     /// parallel path against the serial one): outputs, input gradients and the summed
     /// weight gradient.
     pub(crate) fn assert_batch_matches_samples(op: &dyn Layer, shape: &[usize]) {
-        let x = crate::ops::testing::randn(shape, 3);
-        let params = crate::ops::testing::default_params(op, &[shape], 4);
+        let x = randn(shape, 3);
+        let params = default_params(op, &[shape], 4);
         let p: Vec<&Tensor> = params.iter().collect();
         let fwd = op.forward(&Ctx::train(0), &[&x], &p).unwrap();
-        let dy = crate::ops::testing::randn(fwd.output.shape(), 5);
+        let dy = randn(fwd.output.shape(), 5);
         let bwd = op.backward(&Ctx::train(0), &[&x], &p, &fwd, &dy).unwrap();
         let n = shape[0];
         let (il, ol) = (x.numel() / n, fwd.output.numel() / n);

@@ -7,9 +7,9 @@
 //! `padding_idx` row never receives gradient. Indices are not differentiable.
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::{
-    Backward, Ctx, Forward, Init, Layer, ParamSpec, check_arity, check_grad_output, check_params,
+    Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, check_arity, check_grad_output,
+    check_params,
 };
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
@@ -130,14 +130,8 @@ impl Layer for Embedding {
         Ok(Forward::output(Tensor::new(&out_shape, y)?))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
         let out_shape = self.output_shape(&shapes)?;
         check_grad_output(OP, grad_output, &out_shape)?;
@@ -164,29 +158,10 @@ impl Layer for Embedding {
     }
 }
 
-impl Describe for Embedding {
-    const DOC: &'static str = "Looks up a learned vector for each integer index.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required(
-            "num_embeddings",
-            "int",
-            "Size of the vocabulary (indices 0..num_embeddings).",
-        ),
-        FieldSchema::required("embedding_dim", "int", "Length of each vector."),
-        FieldSchema::optional(
-            "padding_idx",
-            "int",
-            "None",
-            "Index whose vector stays fixed and gets no gradient (e.g. the pad token).",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params};
+    use crate::ops::testing::*;
 
     fn emb(n: usize, d: usize, pad: Option<usize>) -> Embedding {
         Embedding {

@@ -2,10 +2,10 @@
 //! Accepts `[N, in]` or `[N, ..., in]` (applied to the last dimension).
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use crate::ops::{
-    Arity, Backward, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity, check_params,
+    Arity, Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity,
+    check_params,
 };
 use crate::tensor::{Layout, Tensor, matmul_into};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,16 @@ impl Linear {
         }
         if self.out_features == 0 {
             return Err(Error::config(OP, "out_features must be at least 1"));
+        }
+        if self.out_features.checked_mul(got.max(1)).is_none() {
+            return Err(Error::config(
+                OP,
+                format!(
+                    "out_features {} is too large: the weight would have more elements than \
+                     can be addressed",
+                    self.out_features
+                ),
+            ));
         }
         Ok(got)
     }
@@ -149,14 +159,9 @@ impl Layer for Linear {
         Ok(Forward::new(Tensor::new(&out_shape, y)?, Saved::none()))
     }
 
-    fn backward(
-        &self,
-        ctx: &Ctx,
-        inputs: &[&Tensor],
-        params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (ctx, inputs, params, grad_output) =
+            (args.ctx, args.inputs, args.params, args.grad_output);
         let x = inputs[0];
         let w = params[0];
         let (rows, in_f) = x.rows_cols();
@@ -212,25 +217,10 @@ impl Layer for Linear {
     }
 }
 
-impl Describe for Linear {
-    const DOC: &'static str = "Fully connected layer: `y = x·Wᵀ + b` over the last dimension.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("out_features", "int", "Output features per sample."),
-        FieldSchema::optional(
-            "in_features",
-            "int",
-            "None",
-            "Input features; inferred from the input when absent, checked when given.",
-        ),
-        FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias."),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_matches_hand_computation() {

@@ -4,11 +4,9 @@
 //! Targets are probabilities in [0, 1] of the input's shape, and are differentiable
 //! (soft targets, distillation): `∂/∂t = -x + (w-1)·softplus(-x)`.
 
+use super::PairLoss;
 use super::reduction::Reduction;
-use super::{PairLoss, PairLossFamily};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema, REDUCTION};
 use crate::ops::support::maths::sigmoid;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -27,10 +25,6 @@ pub struct BceWithLogitsLoss {
 /// `softplus(-x) = -log σ(x)`, without overflow for any x.
 fn softplus_neg(x: f32) -> f32 {
     (-x.abs()).exp().ln_1p() + (-x).max(0.0)
-}
-
-impl InFamily for BceWithLogitsLoss {
-    type Family = PairLossFamily;
 }
 
 impl PairLoss for BceWithLogitsLoss {
@@ -86,27 +80,10 @@ impl PairLoss for BceWithLogitsLoss {
     }
 }
 
-impl Describe for BceWithLogitsLoss {
-    const DOC: &'static str = "Binary cross-entropy of logits against probabilities in [0, 1].";
-    const FIELDS: &'static [FieldSchema] = &[
-        REDUCTION,
-        FieldSchema::optional(
-            "pos_weight",
-            "float",
-            "None",
-            "Weight of the positive term (1 when absent); ≥ 0.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Rng;
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_matches_pytorch() {

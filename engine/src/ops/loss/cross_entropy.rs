@@ -12,8 +12,7 @@
 use super::reduction::{Reduction, scalar_grad};
 use crate::error::{Error, Result};
 use crate::ops::activation::softmax::softmax_block;
-use crate::ops::schema::{Describe, FieldSchema, REDUCTION};
-use crate::ops::{Arity, Backward, Ctx, Forward, Layer, Saved, check_arity};
+use crate::ops::{Arity, Backward, BackwardArgs, Ctx, Forward, Layer, Saved, check_arity};
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -84,10 +83,7 @@ impl CrossEntropyLoss {
         if target != want {
             return Err(Error::shape_mismatch(
                 OP,
-                format!(
-                    "target must be the input shape without the class dim, {}",
-                    crate::error::ShapeDisplay(want)
-                ),
+                "target must have the input's shape without its class dimension",
                 input,
                 target,
             ));
@@ -206,14 +202,8 @@ impl Layer for CrossEntropyLoss {
         ))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, forward, grad_output) = (args.inputs, args.forward, args.grad_output);
         let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
         let Dims { c, inner } = self.dims(&shapes)?;
         let x = inputs[0];
@@ -263,30 +253,10 @@ impl Layer for CrossEntropyLoss {
     }
 }
 
-impl Describe for CrossEntropyLoss {
-    const DOC: &'static str = "Softmax cross-entropy of logits against class indices.";
-    const FIELDS: &'static [FieldSchema] = &[
-        REDUCTION,
-        FieldSchema::optional(
-            "label_smoothing",
-            "float",
-            "0.0",
-            "ε in [0, 1]: the target is (1-ε)·onehot + ε/C.",
-        ),
-        FieldSchema::optional(
-            "ignore_index",
-            "int",
-            "None",
-            "Targets equal to this contribute nothing (none ignored when absent).",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     // Reference values: PyTorch 2.15 (CPU), with
     //   import torch; F = torch.nn.functional

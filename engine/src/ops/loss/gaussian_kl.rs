@@ -6,19 +6,13 @@
 //! the value does not grow with N. Both inputs are differentiable:
 //! `∂/∂mu = mu/N`, `∂/∂logvar = (exp(logvar) - 1)/(2N)`.
 
-use super::{PairLoss, PairLossFamily};
+use super::PairLoss;
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::Describe;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GaussianKlLoss {}
-
-impl InFamily for GaussianKlLoss {
-    type Family = PairLossFamily;
-}
 
 impl PairLoss for GaussianKlLoss {
     const OP: &'static str = "GaussianKLLoss";
@@ -53,18 +47,10 @@ impl PairLoss for GaussianKlLoss {
     }
 }
 
-impl Describe for GaussianKlLoss {
-    const DOC: &'static str =
-        "KL(N(mu, exp(logvar)) ‖ N(0, 1)), summed over latents, averaged over the batch.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_matches_vae_formula() {

@@ -1,10 +1,8 @@
 //! L1Loss: `mean(|input - target|)` (or the sum). Differentiable in both operands; the
 //! gradient at an exact tie is 0, as PyTorch's `sgn`.
 
+use super::PairLoss;
 use super::reduction::Reduction;
-use super::{PairLoss, PairLossFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema, REDUCTION};
 use crate::ops::support::maths::sign;
 use serde::{Deserialize, Serialize};
 
@@ -13,10 +11,6 @@ use serde::{Deserialize, Serialize};
 pub struct L1Loss {
     #[serde(default)]
     pub reduction: Reduction,
-}
-
-impl InFamily for L1Loss {
-    type Family = PairLossFamily;
 }
 
 impl PairLoss for L1Loss {
@@ -39,18 +33,10 @@ impl PairLoss for L1Loss {
     }
 }
 
-impl Describe for L1Loss {
-    const DOC: &'static str = "Mean absolute error between input and target.";
-    const FIELDS: &'static [FieldSchema] = &[REDUCTION];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn, randn_away_from_zero};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

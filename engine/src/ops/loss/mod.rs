@@ -25,6 +25,8 @@ use crate::ops::{Arity, Backward, BackwardArgs, Ctx, FamilyLayer, Forward, shape
 use crate::tensor::Tensor;
 use reduction::{check_pair, pair_grads, scalar_grad, sum_pairs};
 
+crate::family!(PairLossFamily: MseLoss, L1Loss, SmoothL1Loss, BceWithLogitsLoss, GaussianKlLoss);
+
 /// A loss `Σᵢ term(aᵢ, bᵢ) / divisor` over two inputs of the same shape.
 pub trait PairLoss: Clone + Send + Sync {
     /// The name users write (PyTorch's class name).

@@ -1,9 +1,7 @@
 //! MSELoss: `mean((input - target)²)` (or the sum). Differentiable in both operands.
 
+use super::PairLoss;
 use super::reduction::Reduction;
-use super::{PairLoss, PairLossFamily};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema, REDUCTION};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -11,10 +9,6 @@ use serde::{Deserialize, Serialize};
 pub struct MseLoss {
     #[serde(default)]
     pub reduction: Reduction,
-}
-
-impl InFamily for MseLoss {
-    type Family = PairLossFamily;
 }
 
 impl PairLoss for MseLoss {
@@ -38,18 +32,10 @@ impl PairLoss for MseLoss {
     }
 }
 
-impl Describe for MseLoss {
-    const DOC: &'static str = "Mean squared error between input and target.";
-    const FIELDS: &'static [FieldSchema] = &[REDUCTION];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
     use serde::de::IntoDeserializer;
     use serde::de::value::{Error as DeError, MapDeserializer};
 

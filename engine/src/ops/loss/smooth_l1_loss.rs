@@ -2,11 +2,9 @@
 //! `|d| < beta`, else `|d| - 0.5·beta`, with `d = input - target`; `beta = 0` is L1.
 //! Differentiable in both operands.
 
+use super::PairLoss;
 use super::reduction::Reduction;
-use super::{PairLoss, PairLossFamily};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema, REDUCTION};
 use crate::ops::support::defaults;
 use crate::ops::support::maths::sign;
 use serde::{Deserialize, Serialize};
@@ -28,10 +26,6 @@ impl Default for SmoothL1Loss {
             beta: 1.0,
         }
     }
-}
-
-impl InFamily for SmoothL1Loss {
-    type Family = PairLossFamily;
 }
 
 impl PairLoss for SmoothL1Loss {
@@ -75,26 +69,10 @@ impl PairLoss for SmoothL1Loss {
     }
 }
 
-impl Describe for SmoothL1Loss {
-    const DOC: &'static str = "Huber-like loss: quadratic below beta, linear above.";
-    const FIELDS: &'static [FieldSchema] = &[
-        REDUCTION,
-        FieldSchema::optional(
-            "beta",
-            "float",
-            "1.0",
-            "Where the quadratic part meets the linear part; ≥ 0 (0 is L1).",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
     use serde::de::value::{Error as DeError, MapDeserializer};
 
     #[test]

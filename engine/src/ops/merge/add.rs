@@ -2,8 +2,7 @@
 
 use super::same_shapes;
 use crate::error::Result;
-use crate::ops::schema::Describe;
-use crate::ops::{Arity, Backward, Ctx, Forward, Layer, shapes};
+use crate::ops::{Arity, Backward, BackwardArgs, Ctx, Forward, Layer, shapes};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -35,14 +34,8 @@ impl Layer for Add {
         Ok(Forward::output(out))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         // The same gradient flows to every input: shared storage, no copy.
         Ok(Backward::inputs(
             inputs.iter().map(|_| Some(grad_output.clone())).collect(),
@@ -50,15 +43,10 @@ impl Layer for Add {
     }
 }
 
-impl Describe for Add {
-    const DOC: &'static str = "Elementwise sum of two or more same-shaped inputs.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_and_gradients() {

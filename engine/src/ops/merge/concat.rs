@@ -6,9 +6,10 @@
 //! side by side, so both directions are block copies.
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
-use crate::ops::{Arity, Backward, Ctx, Forward, Layer, check_arity, check_grad_output};
+use crate::ops::{
+    Arity, Backward, BackwardArgs, Ctx, Forward, Layer, check_arity, check_grad_output,
+};
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -117,14 +118,8 @@ impl Layer for Concat {
         Ok(Forward::output(Tensor::new(&out_shape, y)?))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
         let out_shape = self.output_shape(&shapes)?;
         check_grad_output(OP, grad_output, &out_shape)?;
@@ -154,21 +149,10 @@ impl Layer for Concat {
     }
 }
 
-impl Describe for Concat {
-    const DOC: &'static str = "Joins two or more inputs along a dimension.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "dim",
-        "int",
-        "1",
-        "The dimension joined along; negative counts from the end.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

@@ -3,8 +3,7 @@
 
 use super::same_shapes;
 use crate::error::Result;
-use crate::ops::schema::Describe;
-use crate::ops::{Arity, Backward, Ctx, Forward, Layer, shapes};
+use crate::ops::{Arity, Backward, BackwardArgs, Ctx, Forward, Layer, shapes};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -32,14 +31,8 @@ impl Layer for Mul {
         )?))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         self.output_shape(&shapes(inputs))?;
         let da = grad_output.zip_map(inputs[1], OP, |g, b| g * b)?;
         let db = grad_output.zip_map(inputs[0], OP, |g, a| g * a)?;
@@ -47,15 +40,10 @@ impl Layer for Mul {
     }
 }
 
-impl Describe for Mul {
-    const DOC: &'static str = "Elementwise product of two same-shaped inputs.";
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn forward_values() {

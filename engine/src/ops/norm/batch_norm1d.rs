@@ -1,11 +1,9 @@
 //! BatchNorm1d over `[N, C]` or `[N, C, L]`: per-channel normalisation over N (and L).
 //! The maths lives in the shared batch-norm core (`kernels.rs`); this file only maps shapes.
 
+use super::BatchNormKind;
 use super::kernels::BnCore;
-use super::{BatchNormFamily, BatchNormKind};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use serde::{Deserialize, Serialize};
 
@@ -61,54 +59,10 @@ impl BatchNormKind for BatchNorm1d {
     }
 }
 
-impl InFamily for BatchNorm1d {
-    type Family = BatchNormFamily;
-}
-
-impl Describe for BatchNorm1d {
-    const DOC: &'static str = "Normalises each channel of `[N, C]` or `[N, C, L]` over the batch.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "num_features",
-            "int",
-            "None",
-            "Channels; inferred from the input when absent, checked when given.",
-        ),
-        FieldSchema::optional(
-            "eps",
-            "float",
-            "1e-5",
-            "Added to the variance for stability; > 0.",
-        ),
-        FieldSchema::optional(
-            "momentum",
-            "float",
-            "0.1",
-            "Weight of the new batch in the running statistics, in [0, 1].",
-        ),
-        FieldSchema::optional(
-            "affine",
-            "bool",
-            "true",
-            "Whether to learn a per-channel scale and shift.",
-        ),
-        FieldSchema::optional(
-            "track_running_stats",
-            "bool",
-            "true",
-            "Whether to keep running statistics for eval mode.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params, randn};
-    use crate::ops::{Ctx, Layer};
-    use crate::tensor::Rng;
-    use crate::tensor::Tensor;
+    use crate::ops::testing::*;
 
     /// Params with weight/bias away from their (1, 0) init and plausible running stats,
     /// so the affine and eval paths are exercised non-trivially.

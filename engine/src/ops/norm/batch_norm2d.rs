@@ -1,11 +1,9 @@
 //! BatchNorm2d over `[N, C, H, W]`: per-channel normalisation over N, H and W. The maths
 //! lives in the shared batch-norm core (`kernels.rs`); this file only maps shapes.
 
+use super::BatchNormKind;
 use super::kernels::BnCore;
-use super::{BatchNormFamily, BatchNormKind};
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 
 use serde::{Deserialize, Serialize};
@@ -61,54 +59,12 @@ impl BatchNormKind for BatchNorm2d {
     }
 }
 
-impl InFamily for BatchNorm2d {
-    type Family = BatchNormFamily;
-}
-
-impl Describe for BatchNorm2d {
-    const DOC: &'static str = "Normalises each channel of `[N, C, H, W]` over the batch and space.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "num_features",
-            "int",
-            "None",
-            "Channels; inferred from the input when absent, checked when given.",
-        ),
-        FieldSchema::optional(
-            "eps",
-            "float",
-            "1e-5",
-            "Added to the variance for stability; > 0.",
-        ),
-        FieldSchema::optional(
-            "momentum",
-            "float",
-            "0.1",
-            "Weight of the new batch in the running statistics, in [0, 1].",
-        ),
-        FieldSchema::optional(
-            "affine",
-            "bool",
-            "true",
-            "Whether to learn a per-channel scale and shift.",
-        ),
-        FieldSchema::optional(
-            "track_running_stats",
-            "bool",
-            "true",
-            "Whether to keep running statistics for eval mode.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::kernels::BnView;
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, default_params, randn};
-    use crate::ops::{Ctx, Init, Layer};
-    use crate::tensor::Tensor;
+    use crate::ops::Init;
+    use crate::ops::testing::*;
 
     fn assert_close(got: &[f32], want: &[f32], tol: f32) {
         assert_eq!(got.len(), want.len());

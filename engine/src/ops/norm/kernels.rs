@@ -47,10 +47,10 @@ pub struct BnCore {
 impl BnCore {
     /// Validates the config and the channel count of `shape` (seen as `[n, c, l]`).
     pub(crate) fn view(&self, shape: &[usize], n: usize, c: usize, l: usize) -> Result<BnView> {
-        if !(self.eps >= 0.0 && self.eps.is_finite()) {
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
             return Err(Error::config(
                 self.op,
-                format!("eps must be finite and ≥ 0, got {}", self.eps),
+                format!("eps must be finite and > 0, got {}", self.eps),
             ));
         }
         if !(0.0..=1.0).contains(&self.momentum) {

@@ -4,10 +4,9 @@
 
 use super::kernels::sum2;
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use crate::ops::{
-    Backward, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity, check_params,
+    Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity, check_params,
 };
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
@@ -44,10 +43,10 @@ const FLOPS_PER_ELEM: u64 = 7;
 impl LayerNorm {
     /// The normalised trailing shape for this input, validated.
     fn norm_shape<'a>(&self, input: &'a [usize]) -> Result<&'a [usize]> {
-        if !(self.eps >= 0.0 && self.eps.is_finite()) {
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
             return Err(Error::config(
                 OP,
-                format!("eps must be finite and ≥ 0, got {}", self.eps),
+                format!("eps must be finite and > 0, got {}", self.eps),
             ));
         }
         let k = match &self.normalized_shape {
@@ -193,14 +192,9 @@ impl Layer for LayerNorm {
         Ok(Forward::new(Tensor::new(x.shape(), y)?, saved))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        params: &[&Tensor],
-        forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, params, forward, grad_output) =
+            (args.inputs, args.params, args.forward, args.grad_output);
         check_arity(OP, self.arity(), inputs.len())?;
         let x = inputs[0];
         check_params(OP, &self.params(&[x.shape()])?, params)?;
@@ -310,36 +304,10 @@ impl Layer for LayerNorm {
     }
 }
 
-impl Describe for LayerNorm {
-    const DOC: &'static str = "Normalises each sample over its trailing dimensions.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "normalized_shape",
-            "[int]",
-            "None",
-            "Trailing dims normalised over; the last dim when absent, checked when given.",
-        ),
-        FieldSchema::optional(
-            "eps",
-            "float",
-            "1e-5",
-            "Added to the variance for stability; > 0.",
-        ),
-        FieldSchema::optional(
-            "elementwise_affine",
-            "bool",
-            "true",
-            "Whether to learn a per-element scale and shift.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::tensor::Rng;
+    use crate::ops::testing::*;
 
     fn assert_close(got: &[f32], want: &[f32], tol: f32) {
         assert_eq!(got.len(), want.len());

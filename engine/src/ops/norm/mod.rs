@@ -16,6 +16,8 @@ use crate::ops::{Backward, BackwardArgs, Ctx, FamilyLayer, Forward, ParamSpec, c
 use crate::tensor::Tensor;
 use kernels::{BN_FLOPS_PER_ELEM, BnCore, BnView};
 
+crate::family!(BatchNormFamily: BatchNorm1d, BatchNorm2d);
+
 /// A batch-norm op: its config as the shared core sees it, and its input as `(N, C, L)`.
 pub trait BatchNormKind {
     fn core(&self) -> BnCore;

@@ -5,8 +5,10 @@
 
 use super::average::{Span, average_backward, average_forward};
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
-use crate::ops::{Backward, Ctx, Forward, Layer, Size2, check_arity, check_grad_output, shapes};
+use crate::ops::support::size2::check_extent;
+use crate::ops::{
+    Backward, BackwardArgs, Ctx, Forward, Layer, Size2, check_arity, check_grad_output, shapes,
+};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -38,10 +40,8 @@ fn bins(input: usize, out: usize) -> Vec<Span> {
 
 impl AdaptiveAvgPool2d {
     fn check(&self, input: &[usize]) -> Result<(usize, usize)> {
+        check_extent(OP, "output_size", self.output_size, 1)?;
         let (oh, ow) = (self.output_size.h(), self.output_size.w());
-        if oh == 0 || ow == 0 {
-            return Err(Error::config(OP, "output_size must be at least 1"));
-        }
         if input.len() != 4 {
             return Err(Error::bad_shape(OP, input, "expected [N, C, H, W]"));
         }
@@ -76,14 +76,8 @@ impl Layer for AdaptiveAvgPool2d {
         )?))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         let out_shape = self.output_shape(&shapes(inputs))?;
         check_grad_output(OP, grad_output, &out_shape)?;
         let x = inputs[0];
@@ -93,23 +87,11 @@ impl Layer for AdaptiveAvgPool2d {
     }
 }
 
-impl Describe for AdaptiveAvgPool2d {
-    const DOC: &'static str =
-        "Averages `[N, C, H, W]` images into a fixed output grid (1: global average pooling).";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "output_size",
-        "size",
-        "1",
-        "Output height and width.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::tensor::PARALLEL_MIN_ELEMS;
+    use crate::ops::pool::tests::assert_planes_match_alone;
+    use crate::ops::testing::*;
 
     /// `(start, len)` of each bin, checking that each divides by its own length.
     fn bin_pairs(input: usize, out: usize) -> Vec<(usize, usize)> {
@@ -205,37 +187,7 @@ mod tests {
             output_size: Size2::Rect(5, 3),
         };
         let big = randn(&[4, 16, 33, 35], 9);
-        assert!(big.numel() >= PARALLEL_MIN_ELEMS);
-        let f = p.forward(&Ctx::eval(), &[&big], &[]).unwrap();
-        let gy = randn(f.output.shape(), 3);
-        let dx = p
-            .backward(&Ctx::eval(), &[&big], &[], &f, &gy)
-            .unwrap()
-            .inputs[0]
-            .clone()
-            .unwrap();
-        let (plane, out_plane) = (33 * 35, 15);
-        for c in [0, 17, 63] {
-            let xs =
-                Tensor::new(&[1, 1, 33, 35], big.data()[c * plane..][..plane].to_vec()).unwrap();
-            let fs = p.forward(&Ctx::eval(), &[&xs], &[]).unwrap();
-            assert_eq!(
-                fs.output.data(),
-                &f.output.data()[c * out_plane..][..out_plane]
-            );
-            let gs = Tensor::new(
-                fs.output.shape(),
-                gy.data()[c * out_plane..][..out_plane].to_vec(),
-            )
-            .unwrap();
-            let dxs = p
-                .backward(&Ctx::eval(), &[&xs], &[], &fs, &gs)
-                .unwrap()
-                .inputs[0]
-                .clone()
-                .unwrap();
-            assert_eq!(dxs.data(), &dx.data()[c * plane..][..plane]);
-        }
+        assert_planes_match_alone(&p, &big, |s| randn(s, 3));
     }
 
     #[test]

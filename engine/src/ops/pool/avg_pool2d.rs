@@ -9,9 +9,10 @@
 use super::average::{Span, average_backward, average_forward};
 use super::geometry::{Axis, Geom};
 use crate::error::Result;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
-use crate::ops::{Backward, Ctx, Forward, Layer, Size2, check_arity, check_grad_output};
+use crate::ops::{
+    Backward, BackwardArgs, Ctx, Forward, Layer, Size2, check_arity, check_grad_output,
+};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -102,14 +103,8 @@ impl Layer for AvgPool2d {
         Ok(Forward::output(y))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         check_arity(OP, self.arity(), inputs.len())?;
         let x = inputs[0];
         let g = self.geom(x.shape())?;
@@ -120,43 +115,11 @@ impl Layer for AvgPool2d {
     }
 }
 
-impl Describe for AvgPool2d {
-    const DOC: &'static str = "Average over each window of `[N, C, H, W]` images.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("kernel_size", "size", "Window height and width."),
-        FieldSchema::optional(
-            "stride",
-            "size",
-            "None",
-            "Step between windows; kernel_size when absent.",
-        ),
-        FieldSchema::optional(
-            "padding",
-            "size",
-            "0",
-            "Implicit zero padding on each side; at most half the kernel.",
-        ),
-        FieldSchema::optional(
-            "ceil_mode",
-            "bool",
-            "false",
-            "Round the output size up, keeping a last partial window.",
-        ),
-        FieldSchema::optional(
-            "count_include_pad",
-            "bool",
-            "true",
-            "Whether padding counts in the divisor.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::tensor::PARALLEL_MIN_ELEMS;
+    use crate::ops::pool::tests::assert_planes_match_alone;
+    use crate::ops::testing::*;
 
     fn pool(k: Size2, s: Option<Size2>, p: Size2, ceil: bool, cip: bool) -> AvgPool2d {
         AvgPool2d {
@@ -295,38 +258,7 @@ mod tests {
             false,
         );
         let big = randn(&[4, 16, 33, 35], 9);
-        assert!(big.numel() >= PARALLEL_MIN_ELEMS);
-        let f = p.forward(&Ctx::eval(), &[&big], &[]).unwrap();
-        let gy = randn(f.output.shape(), 3);
-        let dx = p
-            .backward(&Ctx::eval(), &[&big], &[], &f, &gy)
-            .unwrap()
-            .inputs[0]
-            .clone()
-            .unwrap();
-        let plane = 33 * 35;
-        let out_plane = f.output.numel() / 64;
-        for c in [0, 17, 63] {
-            let xs =
-                Tensor::new(&[1, 1, 33, 35], big.data()[c * plane..][..plane].to_vec()).unwrap();
-            let fs = p.forward(&Ctx::eval(), &[&xs], &[]).unwrap();
-            assert_eq!(
-                fs.output.data(),
-                &f.output.data()[c * out_plane..][..out_plane]
-            );
-            let gs = Tensor::new(
-                fs.output.shape(),
-                gy.data()[c * out_plane..][..out_plane].to_vec(),
-            )
-            .unwrap();
-            let dxs = p
-                .backward(&Ctx::eval(), &[&xs], &[], &fs, &gs)
-                .unwrap()
-                .inputs[0]
-                .clone()
-                .unwrap();
-            assert_eq!(dxs.data(), &dx.data()[c * plane..][..plane]);
-        }
+        assert_planes_match_alone(&p, &big, |s| randn(s, 3));
     }
 
     #[test]

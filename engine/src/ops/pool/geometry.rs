@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::ops::Size2;
+use crate::ops::support::size2::check_extent;
 use rayon::prelude::*;
 
 /// PyTorch's `pooling_output_shape`: floor (or ceil) of the window count, where in ceil
@@ -97,10 +98,9 @@ impl Geom {
             ("stride", stride),
             ("dilation", dilation),
         ] {
-            if s.h() == 0 || s.w() == 0 {
-                return Err(Error::config(op, format!("{name} must be at least 1")));
-            }
+            check_extent(op, name, s, 1)?;
         }
+        check_extent(op, "padding", pad, 0)?;
         for (k, d, p) in [
             (kernel.h(), dilation.h(), pad.h()),
             (kernel.w(), dilation.w(), pad.w()),

@@ -7,9 +7,10 @@
 
 use super::geometry::Geom;
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
-use crate::ops::{Backward, Ctx, Forward, Layer, Saved, Size2, check_arity, check_grad_output};
+use crate::ops::{
+    Backward, BackwardArgs, Ctx, Forward, Layer, Saved, Size2, check_arity, check_grad_output,
+};
 use crate::tensor::conv::zeroed;
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
@@ -193,14 +194,8 @@ impl Layer for MaxPool2d {
         ))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, forward, grad_output) = (args.inputs, args.forward, args.grad_output);
         check_arity(OP, self.arity(), inputs.len())?;
         let x = inputs[0];
         check_grad_output(OP, grad_output, forward.output.shape())?;
@@ -235,37 +230,11 @@ impl Layer for MaxPool2d {
     }
 }
 
-impl Describe for MaxPool2d {
-    const DOC: &'static str = "Maximum over each window of `[N, C, H, W]` images.";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("kernel_size", "size", "Window height and width."),
-        FieldSchema::optional(
-            "stride",
-            "size",
-            "None",
-            "Step between windows; kernel_size when absent.",
-        ),
-        FieldSchema::optional(
-            "padding",
-            "size",
-            "0",
-            "Implicit −∞ padding on each side; at most half the kernel.",
-        ),
-        FieldSchema::optional("dilation", "size", "1", "Spacing between window taps."),
-        FieldSchema::optional(
-            "ceil_mode",
-            "bool",
-            "false",
-            "Round the output size up, keeping a last partial window.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, distinct};
+    use crate::ops::pool::tests::assert_planes_match_alone;
+    use crate::ops::testing::*;
 
     fn pool(k: Size2, s: Option<Size2>, p: usize, d: usize, ceil: bool) -> MaxPool2d {
         MaxPool2d {
@@ -429,36 +398,9 @@ mod tests {
     fn large_parallel_matches_serial() {
         let p = pool(Size2::Square(3), Some(Size2::Square(2)), 1, 1, true);
         let big = distinct(&[4, 16, 33, 35], 9);
-        assert!(big.numel() >= PARALLEL_MIN_ELEMS);
-        let f = p.forward(&Ctx::eval(), &[&big], &[]).unwrap();
-        let gy = Tensor::ones(f.output.shape());
-        let dx = p
-            .backward(&Ctx::eval(), &[&big], &[], &f, &gy)
-            .unwrap()
-            .inputs[0]
-            .clone()
-            .unwrap();
-        let plane = 33 * 35;
-        let out_plane = f.output.numel() / 64;
-        for c in [0, 17, 63] {
-            let xs =
-                Tensor::new(&[1, 1, 33, 35], big.data()[c * plane..][..plane].to_vec()).unwrap();
-            let fs = p.forward(&Ctx::eval(), &[&xs], &[]).unwrap();
-            assert_eq!(
-                fs.output.data(),
-                &f.output.data()[c * out_plane..][..out_plane]
-            );
-            let gs = Tensor::ones(fs.output.shape());
-            let dxs = p
-                .backward(&Ctx::eval(), &[&xs], &[], &fs, &gs)
-                .unwrap()
-                .inputs[0]
-                .clone()
-                .unwrap();
-            assert_eq!(dxs.data(), &dx.data()[c * plane..][..plane]);
-        }
+        let (y, dx) = assert_planes_match_alone(&p, &big, Tensor::ones);
         // Every output routes exactly its gradient somewhere.
-        assert!((dx.sum() - f.output.numel() as f32).abs() < 1e-3);
+        assert!((dx.sum() - y.numel() as f32).abs() < 1e-3);
     }
 
     #[test]

@@ -9,8 +9,7 @@
 //! unless p > 31/32).
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
-use crate::ops::{Backward, Ctx, Forward, Layer, Saved, check_arity};
+use crate::ops::{Backward, BackwardArgs, Ctx, Forward, Layer, Saved, check_arity};
 use crate::tensor::{PARALLEL_MIN_ELEMS, Rng, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -161,14 +160,9 @@ impl Layer for Dropout {
         Ok(Forward::new(Tensor::new(x.shape(), y)?, saved))
     }
 
-    fn backward(
-        &self,
-        ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (ctx, inputs, forward, grad_output) =
+            (args.ctx, args.inputs, args.forward, args.grad_output);
         check_arity(OP, self.arity(), inputs.len())?;
         if grad_output.shape() != inputs[0].shape() {
             return Err(Error::shape_mismatch(
@@ -212,22 +206,10 @@ impl Layer for Dropout {
     }
 }
 
-impl Describe for Dropout {
-    const DOC: &'static str =
-        "Zeroes each element with probability p in training, scaling the rest by 1/(1-p).";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::optional(
-        "p",
-        "float",
-        "0.5",
-        "Probability of zeroing an element, in [0, 1).",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     #[test]
     fn eval_is_identity_and_p_edges() {

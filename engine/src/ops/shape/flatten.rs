@@ -1,10 +1,8 @@
 //! Flatten: merges dimensions `start_dim..=end_dim` into one (PyTorch's `nn.Flatten`,
 //! defaults 1 and −1: everything but the batch). A view: no data is copied either way.
 
-use super::{ViewFamily, ViewKind};
+use super::ViewKind;
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use crate::ops::support::defaults;
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +33,6 @@ fn resolve(dim: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     let d = if dim < 0 { dim + r } else { dim };
     (0..r).contains(&d).then_some(d as usize)
-}
-
-impl InFamily for Flatten {
-    type Family = ViewFamily;
 }
 
 impl ViewKind for Flatten {
@@ -82,30 +76,10 @@ impl ViewKind for Flatten {
     }
 }
 
-impl Describe for Flatten {
-    const DOC: &'static str = "Merges dimensions start_dim..=end_dim into one (a view).";
-    const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional(
-            "start_dim",
-            "int",
-            "1",
-            "First dimension merged; negative counts from the end.",
-        ),
-        FieldSchema::optional(
-            "end_dim",
-            "int",
-            "-1",
-            "Last dimension merged; negative counts from the end.",
-        ),
-    ];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
+    use crate::ops::testing::*;
 
     fn flat(start_dim: i64, end_dim: i64) -> Flatten {
         Flatten { start_dim, end_dim }

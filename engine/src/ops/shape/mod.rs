@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::ops::{Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity};
 use crate::tensor::Tensor;
 
+crate::family!(ViewFamily: Flatten, Reshape);
+
 /// An op that gives its input a new shape and leaves the data as it is.
 pub trait ViewKind {
     const OP: &'static str;

@@ -4,8 +4,9 @@
 //! contiguous group of r² input channels, so both directions work group by group.
 
 use crate::error::{Error, Result};
-use crate::ops::schema::{Describe, FieldSchema};
-use crate::ops::{Backward, Ctx, Forward, Layer, check_arity, check_grad_output};
+use crate::ops::Size2;
+use crate::ops::support::size2::check_extent;
+use crate::ops::{Backward, BackwardArgs, Ctx, Forward, Layer, check_arity, check_grad_output};
 use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,9 +49,7 @@ impl PixelShuffle {
     /// `(r, H, W, output shape)` for a valid input.
     fn dims(&self, s: &[usize]) -> Result<(usize, usize, usize, Vec<usize>)> {
         let r = self.upscale_factor;
-        if r == 0 {
-            return Err(Error::config(OP, "upscale_factor must be at least 1"));
-        }
+        check_extent(OP, "upscale_factor", Size2::Square(r), 1)?;
         if s.len() < 3 {
             return Err(Error::bad_shape(OP, s, "expected [N, C, H, W]"));
         }
@@ -67,7 +66,17 @@ impl PixelShuffle {
             ));
         }
         let mut out = s[..k - 3].to_vec();
-        out.extend([c / (r * r), h * r, w * r]);
+        let too_large = || {
+            Error::config(
+                OP,
+                format!("upscale_factor {r} makes the {h}×{w} input too large to address"),
+            )
+        };
+        let (oh, ow) = (
+            h.checked_mul(r).ok_or_else(too_large)?,
+            w.checked_mul(r).ok_or_else(too_large)?,
+        );
+        out.extend([c / (r * r), oh, ow]);
         Ok((r, h, w, out))
     }
 }
@@ -105,14 +114,8 @@ impl Layer for PixelShuffle {
         Ok(Forward::output(Tensor::new(&out_shape, y)?))
     }
 
-    fn backward(
-        &self,
-        _ctx: &Ctx,
-        inputs: &[&Tensor],
-        _params: &[&Tensor],
-        _forward: &Forward,
-        grad_output: &Tensor,
-    ) -> Result<Backward> {
+    fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let (inputs, grad_output) = (args.inputs, args.grad_output);
         check_arity(OP, self.arity(), inputs.len())?;
         let x = inputs[0];
         let (r, h, w, out_shape) = self.dims(x.shape())?;
@@ -135,20 +138,10 @@ impl Layer for PixelShuffle {
     }
 }
 
-impl Describe for PixelShuffle {
-    const DOC: &'static str = "Rearranges `[N, C·r², H, W]` into `[N, C, H·r, W·r]`.";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::required(
-        "upscale_factor",
-        "int",
-        "The factor r.",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
+    use crate::ops::testing::*;
 
     /// PyTorch literal, generated with:
     /// ```python

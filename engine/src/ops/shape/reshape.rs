@@ -2,10 +2,8 @@
 //! dimension (like `x.view(x.size(0), *shape)`). One entry may be −1, inferred from the
 //! others. A view: no data is copied either way.
 
-use super::{ViewFamily, ViewKind};
+use super::ViewKind;
 use crate::error::{Error, Result};
-use crate::ops::InFamily;
-use crate::ops::schema::{Describe, FieldSchema};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,10 +20,6 @@ impl Default for Reshape {
 }
 
 const OP: &str = "Reshape";
-
-impl InFamily for Reshape {
-    type Family = ViewFamily;
-}
 
 impl ViewKind for Reshape {
     const OP: &'static str = OP;
@@ -88,22 +82,10 @@ impl ViewKind for Reshape {
     }
 }
 
-impl Describe for Reshape {
-    const DOC: &'static str =
-        "Gives each sample a new shape, keeping the batch dimension (a view).";
-    const FIELDS: &'static [FieldSchema] = &[FieldSchema::required(
-        "shape",
-        "[int]",
-        "The per-sample shape; one entry may be -1 (inferred).",
-    )];
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::assert_mentions;
-    use crate::ops::testing::{GradCheck, randn};
-    use crate::ops::{Ctx, Layer};
+    use crate::ops::testing::*;
 
     fn r(shape: &[i64]) -> Reshape {
         Reshape {

@@ -1,0 +1,262 @@
+//! Every op's one-line doc and config fields, the data behind [`schema()`](super::schema):
+//! one table, so the wording stays consistent and is reviewed in one place. The registry
+//! requires an entry here for every op, and a test checks each against what the graph
+//! format accepts (names, required fields, defaults).
+// One field per line reads as the table it is.
+#![cfg_attr(rustfmt, rustfmt::skip)]
+
+use super::schema::{Describe, FieldSchema, REDUCTION};
+use super::dense::{Linear, Embedding};
+use super::conv::{Conv2d, ConvTranspose2d};
+use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
+use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
+use super::regularization::{Dropout};
+use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
+use super::shape::{Flatten, Reshape, PixelShuffle};
+use super::merge::{Add, Mul, Concat};
+use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceWithLogitsLoss, GaussianKlLoss};
+
+impl Describe for Linear {
+    const DOC: &'static str = "Fully connected layer: `y = x·Wᵀ + b` over the last dimension.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("out_features", "int", "Output features per sample."),
+        FieldSchema::optional("in_features", "int", "None", "Input features; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias."),
+    ];
+}
+
+impl Describe for Embedding {
+    const DOC: &'static str = "Looks up a learned vector for each integer index.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("num_embeddings", "int", "Size of the vocabulary (indices 0..num_embeddings)."),
+        FieldSchema::required("embedding_dim", "int", "Length of each vector."),
+        FieldSchema::optional("padding_idx", "int", "None", "Index whose vector stays fixed and gets no gradient (e.g. the pad token)."),
+    ];
+}
+
+impl Describe for Conv2d {
+    const DOC: &'static str = "2-D convolution of `[N, C, H, W]` images.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("in_channels", "int", "None", "Input channels; inferred from the input when absent, checked when given."),
+        FieldSchema::required("out_channels", "int", "Output channels (filters)."),
+        FieldSchema::required("kernel_size", "size", "Kernel height and width."),
+        FieldSchema::optional("stride", "size", "1", "Step between windows."),
+        FieldSchema::optional("padding", "size", "0", "Zeros added on each side."),
+        FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
+        FieldSchema::optional("groups", "int", "1", "Channel groups convolved separately; divides both channel counts."),
+        FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias per output channel."),
+    ];
+}
+
+impl Describe for ConvTranspose2d {
+    const DOC: &'static str = "Transposed 2-D convolution (learned upsampling), the adjoint of Conv2d.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("in_channels", "int", "None", "Input channels; inferred from the input when absent, checked when given."),
+        FieldSchema::required("out_channels", "int", "Output channels."),
+        FieldSchema::required("kernel_size", "size", "Kernel height and width."),
+        FieldSchema::optional("stride", "size", "1", "Upsampling step."),
+        FieldSchema::optional("padding", "size", "0", "Rows/columns cropped from each side of the output."),
+        FieldSchema::optional("output_padding", "size", "0", "Extra rows/columns on the bottom/right of the output; below stride or dilation."),
+        FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
+        FieldSchema::optional("groups", "int", "1", "Channel groups convolved separately; divides both channel counts."),
+        FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias per output channel."),
+    ];
+}
+
+impl Describe for MaxPool2d {
+    const DOC: &'static str = "Maximum over each window of `[N, C, H, W]` images.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("kernel_size", "size", "Window height and width."),
+        FieldSchema::optional("stride", "size", "None", "Step between windows; kernel_size when absent."),
+        FieldSchema::optional("padding", "size", "0", "Implicit −∞ padding on each side; at most half the kernel."),
+        FieldSchema::optional("dilation", "size", "1", "Spacing between window taps."),
+        FieldSchema::optional("ceil_mode", "bool", "false", "Round the output size up, keeping a last partial window."),
+    ];
+}
+
+impl Describe for AvgPool2d {
+    const DOC: &'static str = "Average over each window of `[N, C, H, W]` images.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("kernel_size", "size", "Window height and width."),
+        FieldSchema::optional("stride", "size", "None", "Step between windows; kernel_size when absent."),
+        FieldSchema::optional("padding", "size", "0", "Implicit zero padding on each side; at most half the kernel."),
+        FieldSchema::optional("ceil_mode", "bool", "false", "Round the output size up, keeping a last partial window."),
+        FieldSchema::optional("count_include_pad", "bool", "true", "Whether padding counts in the divisor."),
+    ];
+}
+
+impl Describe for AdaptiveAvgPool2d {
+    const DOC: &'static str = "Averages `[N, C, H, W]` images into a fixed output grid (1: global average pooling).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("output_size", "size", "1", "Output height and width."),
+    ];
+}
+
+impl Describe for BatchNorm1d {
+    const DOC: &'static str = "Normalises each channel of `[N, C]` or `[N, C, L]` over the batch.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("num_features", "int", "None", "Channels; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
+        FieldSchema::optional("momentum", "float", "0.1", "Weight of the new batch in the running statistics, in [0, 1]."),
+        FieldSchema::optional("affine", "bool", "true", "Whether to learn a per-channel scale and shift."),
+        FieldSchema::optional("track_running_stats", "bool", "true", "Whether to keep running statistics for eval mode."),
+    ];
+}
+
+impl Describe for BatchNorm2d {
+    const DOC: &'static str = "Normalises each channel of `[N, C, H, W]` over the batch and space.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("num_features", "int", "None", "Channels; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
+        FieldSchema::optional("momentum", "float", "0.1", "Weight of the new batch in the running statistics, in [0, 1]."),
+        FieldSchema::optional("affine", "bool", "true", "Whether to learn a per-channel scale and shift."),
+        FieldSchema::optional("track_running_stats", "bool", "true", "Whether to keep running statistics for eval mode."),
+    ];
+}
+
+impl Describe for LayerNorm {
+    const DOC: &'static str = "Normalises each sample over its trailing dimensions.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("normalized_shape", "[int]", "None", "Trailing dims normalised over; the last dim when absent, checked when given."),
+        FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
+        FieldSchema::optional("elementwise_affine", "bool", "true", "Whether to learn a per-element scale and shift."),
+    ];
+}
+
+impl Describe for Dropout {
+    const DOC: &'static str = "Zeroes each element with probability p in training, scaling the rest by 1/(1-p).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("p", "float", "0.5", "Probability of zeroing an element, in [0, 1)."),
+    ];
+}
+
+impl Describe for Relu {
+    const DOC: &'static str = "`max(x, 0)`.";
+}
+
+impl Describe for LeakyRelu {
+    const DOC: &'static str = "`x` for `x > 0`, else `negative_slope·x`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("negative_slope", "float", "0.01", "Slope for negative inputs."),
+    ];
+}
+
+impl Describe for Elu {
+    const DOC: &'static str = "`x` for `x > 0`, else `alpha·(eˣ − 1)`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("alpha", "float", "1.0", "Scale of the negative branch."),
+    ];
+}
+
+impl Describe for Gelu {
+    const DOC: &'static str = "`x·Φ(x)`, Φ the standard normal CDF.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("approximate", "none | tanh", "none", "Exact form, or the tanh approximation."),
+    ];
+}
+
+impl Describe for Silu {
+    const DOC: &'static str = "`x·σ(x)` (swish).";
+}
+
+impl Describe for Sigmoid {
+    const DOC: &'static str = "`1/(1 + e⁻ˣ)`.";
+}
+
+impl Describe for Tanh {
+    const DOC: &'static str = "Hyperbolic tangent.";
+}
+
+impl Describe for Softmax {
+    const DOC: &'static str = "`exp(x)/Σ exp(x)` along a dimension.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "-1", "The dimension that sums to 1; negative counts from the end."),
+    ];
+}
+
+impl Describe for LogSoftmax {
+    const DOC: &'static str = "`log softmax(x)` along a dimension, computed stably.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "-1", "The dimension normalised over; negative counts from the end."),
+    ];
+}
+
+impl Describe for Flatten {
+    const DOC: &'static str = "Merges dimensions start_dim..=end_dim into one (a view).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("start_dim", "int", "1", "First dimension merged; negative counts from the end."),
+        FieldSchema::optional("end_dim", "int", "-1", "Last dimension merged; negative counts from the end."),
+    ];
+}
+
+impl Describe for Reshape {
+    const DOC: &'static str = "Gives each sample a new shape, keeping the batch dimension (a view).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("shape", "[int]", "The per-sample shape; one entry may be -1 (inferred)."),
+    ];
+}
+
+impl Describe for PixelShuffle {
+    const DOC: &'static str = "Rearranges `[N, C·r², H, W]` into `[N, C, H·r, W·r]`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("upscale_factor", "int", "The factor r."),
+    ];
+}
+
+impl Describe for Add {
+    const DOC: &'static str = "Elementwise sum of two or more same-shaped inputs.";
+}
+
+impl Describe for Mul {
+    const DOC: &'static str = "Elementwise product of two same-shaped inputs.";
+}
+
+impl Describe for Concat {
+    const DOC: &'static str = "Joins two or more inputs along a dimension.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "1", "The dimension joined along; negative counts from the end."),
+    ];
+}
+
+impl Describe for MseLoss {
+    const DOC: &'static str = "Mean squared error between input and target.";
+    const FIELDS: &'static [FieldSchema] = &[
+        REDUCTION,
+    ];
+}
+
+impl Describe for L1Loss {
+    const DOC: &'static str = "Mean absolute error between input and target.";
+    const FIELDS: &'static [FieldSchema] = &[
+        REDUCTION,
+    ];
+}
+
+impl Describe for SmoothL1Loss {
+    const DOC: &'static str = "Huber-like loss: quadratic below beta, linear above.";
+    const FIELDS: &'static [FieldSchema] = &[
+        REDUCTION,
+        FieldSchema::optional("beta", "float", "1.0", "Where the quadratic part meets the linear part; ≥ 0 (0 is L1)."),
+    ];
+}
+
+impl Describe for CrossEntropyLoss {
+    const DOC: &'static str = "Softmax cross-entropy of logits against class indices.";
+    const FIELDS: &'static [FieldSchema] = &[
+        REDUCTION,
+        FieldSchema::optional("label_smoothing", "float", "0.0", "ε in [0, 1]: the target is (1-ε)·onehot + ε/C."),
+        FieldSchema::optional("ignore_index", "int", "None", "Targets equal to this contribute nothing (none ignored when absent)."),
+    ];
+}
+
+impl Describe for BceWithLogitsLoss {
+    const DOC: &'static str = "Binary cross-entropy of logits against probabilities in [0, 1].";
+    const FIELDS: &'static [FieldSchema] = &[
+        REDUCTION,
+        FieldSchema::optional("pos_weight", "float", "None", "Weight of the positive term (1 when absent); ≥ 0."),
+    ];
+}
+
+impl Describe for GaussianKlLoss {
+    const DOC: &'static str = "KL(N(mu, exp(logvar)) ‖ N(0, 1)), summed over latents, averaged over the batch.";
+}
