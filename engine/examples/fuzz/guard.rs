@@ -96,6 +96,9 @@ pub fn quiet_panics() {
                 .map(|l| format!(" (from {})", l.trim().trim_start_matches("at ")))
                 .unwrap_or_default();
             *last = format!("{place}{caller}");
+            if STARTED_MS.load(Ordering::Relaxed) == 0 {
+                eprintln!("panic outside a case (a harness bug): {info} at {last}");
+            }
         }
     }));
 }
@@ -181,6 +184,14 @@ impl Runner<'_> {
             let mut rng = hyphae::Rng::derived(self.seed, i);
             let input = target.generate(&mut rng);
             self.execute(target, i, &input, &mut stats);
+            if (i + 1 - start).is_multiple_of(10_000) {
+                eprintln!(
+                    "{}: {} cases, {:.0} s",
+                    target.name(),
+                    i + 1 - start,
+                    began.elapsed().as_secs_f64()
+                );
+            }
         }
         stats.seconds = began.elapsed().as_secs_f64();
         stats
@@ -262,8 +273,17 @@ impl Stats {
             self.panics.len(),
             self.slow.len()
         );
-        for (case, msg, path) in self.panics.iter().take(20) {
-            s += &format!("  PANIC case {case}: {msg} (input: {})\n", path.display());
+        // Panics of one kind together: the count, and the first case's input.
+        let mut kinds: Vec<(String, u64, &PathBuf)> = Vec::new();
+        for (_, msg, path) in &self.panics {
+            let kind = kind_of(msg);
+            match kinds.iter_mut().find(|k| k.0 == kind) {
+                Some(k) => k.1 += 1,
+                None => kinds.push((kind, 1, path)),
+            }
+        }
+        for (kind, n, path) in kinds {
+            s += &format!("  PANIC ({n}×): {kind} (first input: {})\n", path.display());
         }
         let mut slow = self.slow.clone();
         slow.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -106,7 +106,7 @@ impl Target for Safetensors {
                     file[..8].copy_from_slice(&v.to_le_bytes());
                 }
                 // A number or keyword of the JSON header (offsets, shapes, dtypes).
-                1 if file.len() >= 8 + header_len => {
+                1 if file.len() >= 8 && header_len <= file.len() - 8 => {
                     let header = String::from_utf8_lossy(&file[8..8 + header_len]).into_owned();
                     let edited = mutate::mutate_text(rng, &header, SAFETENSORS_WORDS, "");
                     let mut next = (edited.len() as u64).to_le_bytes().to_vec();
