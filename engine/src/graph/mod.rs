@@ -1,10 +1,12 @@
 //! Graphs as files: the RON format, validation, shape inference and the summary table.
 
 pub mod format;
+pub mod infer;
 pub mod summary;
 pub mod training;
 pub mod validate;
 
 pub use format::{FORMAT_VERSION, GraphFile, InputDecl, NodeDecl, Source};
+pub use infer::{Inferred, infer};
 pub use training::{Clip, Optimizer, Schedule, Training};
 pub use validate::{GraphError, NodeInfo, Ref, ValidGraph};
