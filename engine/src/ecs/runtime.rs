@@ -4,26 +4,15 @@
 use super::components::*;
 use super::events::TrainEvent;
 use super::model::Model;
-use super::systems::{self, EventSink, InputShape};
+use super::schedules::Schedules;
+use super::systems::EventSink;
 use crate::error::{Error, Result};
 use crate::graph::{Source, ValidGraph};
-use crate::ops::ParamKind;
-use crate::tensor::{Rng, Tensor};
+use crate::tensor::Tensor;
 use crate::train::schedule::lr_at;
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::ScheduleLabel;
-use bevy_ecs::schedule::SingleThreadedExecutor;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
-
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-struct TrainStep;
-
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-struct EvalStep;
-
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-struct GradStep;
 
 /// What one training or evaluation step produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,13 +75,7 @@ impl Executor {
 
 pub struct Runtime {
     world: World,
-    train: Schedule,
-    /// Run the training schedule on a rayon worker thread (single-threaded executor):
-    /// kernels' fork/joins then start from inside the pool instead of injecting work from
-    /// outside and blocking this thread each time (a wake-up pair per parallel region).
-    train_in_pool: bool,
-    eval: Schedule,
-    grads: Schedule,
+    schedules: Schedules,
     graph: Arc<ValidGraph>,
 }
 
@@ -104,155 +87,11 @@ impl Runtime {
     }
 
     pub fn with_executor(graph: ValidGraph, executor: Executor) -> Result<Runtime> {
-        let mut world = World::new();
-        let training = &graph.file.training;
-        let seed = training.seed;
-
-        let inputs: Vec<Entity> = graph
-            .file
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(i, decl)| {
-                world
-                    .spawn((
-                        DataInput {
-                            index: i,
-                            name: decl.name.clone(),
-                        },
-                        InputShape(decl.shape.clone()),
-                        Value(Tensor::zeros(&[0])),
-                    ))
-                    .id()
-            })
-            .collect();
-        let node_entities: Vec<Entity> = graph
-            .file
-            .nodes
-            .iter()
-            .map(|_| world.spawn_empty().id())
-            .collect();
-
-        let mut all_params = Vec::new();
-        let mut param_counter = 0u64;
-        for (i, (decl, info)) in graph.file.nodes.iter().zip(&graph.nodes).enumerate() {
-            let mut params = Vec::with_capacity(info.params.len());
-            for (pi, spec) in info.params.iter().enumerate() {
-                let init = decl.init.get(spec.name).unwrap_or(&spec.init);
-                let mut rng = Rng::derived(seed, param_counter);
-                param_counter += 1;
-                let value = init.tensor(&spec.shape, spec.fan_in, spec.fan_out, &mut rng);
-                let mut entity = world.spawn((
-                    Param {
-                        node: node_entities[i],
-                        index: pi,
-                        name: format!("{}.{}", decl.name, spec.name),
-                        lr_mult: decl.lr_mult,
-                    },
-                    Value(value),
-                    Grad::default(),
-                    OptState::default(),
-                    UpdateStats::default(),
-                    GradStats::default(),
-                ));
-                if spec.kind == ParamKind::Buffer {
-                    entity.insert(Buffer);
-                }
-                if decl.frozen {
-                    entity.insert(Frozen);
-                }
-                params.push(entity.id());
-            }
-            all_params.extend_from_slice(&params);
-            let sources = info
-                .sources
-                .iter()
-                .map(|r| match *r {
-                    crate::graph::Ref::Input(k) => inputs[k],
-                    crate::graph::Ref::Node(k) => node_entities[k],
-                })
-                .collect();
-            world.entity_mut(node_entities[i]).insert((
-                Node {
-                    index: i,
-                    name: decl.name.clone(),
-                    op: decl.op.clone(),
-                    sources,
-                    params,
-                    depth: info.depth,
-                    is_loss: info.is_loss,
-                },
-                Value(Tensor::zeros(&[0])),
-                SavedState::default(),
-                ValueGrad::default(),
-                ActStats::default(),
-            ));
-        }
-
-        world.insert_resource(Topology {
-            buckets: graph
-                .buckets
-                .iter()
-                .map(|b| b.iter().map(|&i| node_entities[i]).collect())
-                .collect(),
-            inputs,
-            losses: graph.losses.iter().map(|&i| node_entities[i]).collect(),
-            params: all_params,
-        });
-        world.insert_resource(Batch::default());
-        world.insert_resource(Hyper {
-            optimizer: training.optimizer.clone(),
-            schedule: training.schedule.clone(),
-            warmup_steps: training.warmup_steps,
-            clip: training.clip.clone(),
-            stats_every: training.stats_every,
-            seed,
-        });
-        world.insert_resource(StepState::default());
-        world.insert_resource(Profile::default());
-        world.insert_resource(EventSink(None));
-
-        let mut train = Schedule::new(TrainStep);
-        train.add_systems(
-            (
-                systems::load_batch,
-                systems::forward,
-                systems::loss,
-                systems::backward,
-                systems::clip,
-                (systems::optimizer, systems::statistics),
-                systems::emit,
-            )
-                .chain(),
-        );
-        let mut eval = Schedule::new(EvalStep);
-        eval.add_systems((systems::load_batch, systems::forward, systems::loss).chain());
-        eval.set_executor(SingleThreadedExecutor::new());
-        let mut grads = Schedule::new(GradStep);
-        grads.add_systems(
-            (
-                systems::load_batch,
-                systems::forward,
-                systems::loss,
-                systems::backward,
-            )
-                .chain(),
-        );
-        grads.set_executor(SingleThreadedExecutor::new());
-        let single = executor.resolve(&graph) == Executor::SingleThreaded;
-        if single {
-            train.set_executor(SingleThreadedExecutor::new());
-        }
-        let batch_flops = graph
-            .flops()
-            .saturating_mul(graph.file.training.batch_size.max(1) as u64);
-        let train_in_pool = single && IN_POOL_FLOPS.contains(&batch_flops);
+        let world = super::world::build(&graph);
+        let schedules = Schedules::new(&graph, executor);
         Ok(Runtime {
             world,
-            train,
-            train_in_pool,
-            eval,
-            grads,
+            schedules,
             graph: Arc::new(graph),
         })
     }
@@ -322,8 +161,8 @@ impl Runtime {
             st.error = None;
             st.collect_stats = stats_every > 0 && st.step.is_multiple_of(stats_every);
         }
-        let (train, world) = (&mut self.train, &mut self.world);
-        if self.train_in_pool && rayon::current_num_threads() > 1 {
+        let (train, world) = (&mut self.schedules.train, &mut self.world);
+        if self.schedules.train_in_pool && rayon::current_num_threads() > 1 {
             rayon::scope(|_| train.run(world));
         } else {
             train.run(world);
@@ -375,9 +214,9 @@ impl Runtime {
             st.collect_stats = false;
         }
         if grads {
-            self.grads.run(&mut self.world);
+            self.schedules.grads.run(&mut self.world);
         } else {
-            self.eval.run(&mut self.world);
+            self.schedules.eval.run(&mut self.world);
         }
         let mut st = self.world.resource_mut::<StepState>();
         if let Some(e) = st.error.take() {

@@ -4,13 +4,16 @@
 //! Nodes of one depth bucket are independent, so forward and backward run each bucket's
 //! nodes in parallel (rayon); the optimizer updates parameters in parallel; statistics only
 //! read values and gradients, so the executor runs them alongside the optimizer.
+//!
+//! No system checks for an earlier failure itself: the schedules' `no_error` run condition
+//! skips the rest of a step once a system has recorded an error (see `schedules.rs`).
 
 use super::components::*;
 use super::events::TrainEvent;
 use super::stats::{ParamStats, TensorStats};
 use crate::error::Error;
 use crate::graph::Clip;
-use crate::ops::{Ctx, Forward};
+use crate::ops::{Backward, Ctx, Forward};
 use crate::tensor::{Rng, Tensor};
 use crate::train::optim;
 use bevy_ecs::prelude::*;
@@ -38,9 +41,6 @@ pub fn load_batch(
     mut values: Query<&mut Value>,
     mut st: ResMut<StepState>,
 ) {
-    if st.error.is_some() {
-        return;
-    }
     if batch.0.len() != topo.inputs.len() {
         st.error = Some(Error::Other(format!(
             "the batch has {} tensors but the graph has {} inputs",
@@ -91,33 +91,30 @@ pub fn forward(
     mut st: ResMut<StepState>,
     mut profile: ResMut<Profile>,
 ) {
-    if st.error.is_some() {
-        return;
-    }
     let training = st.training;
     let step = st.step;
     let timed = profile.enabled;
-    for bucket in &topo.buckets {
-        let mut jobs = Vec::with_capacity(bucket.len());
-        for &e in bucket {
-            let Ok(node) = nodes.get(e) else { continue };
-            let get = |src: &Entity| {
-                values
-                    .get(*src)
-                    .map(|v| v.0.clone())
-                    .unwrap_or_else(|_| Tensor::zeros(&[0]))
-            };
-            jobs.push(ForwardJob {
+    let result = run_buckets(
+        topo.buckets.iter(),
+        &mut (&mut values, &mut saved, &mut *profile),
+        timed,
+        |(values, _, _), e| {
+            let node = nodes.get(e).ok()?;
+            Some(ForwardJob {
                 entity: e,
                 node,
-                inputs: node.sources.iter().map(get).collect(),
-                params: node.params.iter().map(get).collect(),
-            });
-        }
-        let run = |job: &ForwardJob<'_>| -> (crate::Result<Forward>, f64) {
-            let start = timed.then(Instant::now);
-            // only Dropout draws from its seed; deriving one is a ChaCha block per node
-            let seed = if matches!(job.node.op, crate::ops::Op::Dropout(_)) {
+                inputs: gather(&node.sources, |src| {
+                    values.get(src).ok().map(|v| v.0.clone())
+                }),
+                params: gather(&node.params, |src| {
+                    values.get(src).ok().map(|v| v.0.clone())
+                }),
+            })
+        },
+        |job| {
+            let layer = job.node.op.layer();
+            // deriving a seed is a ChaCha block per node: only for ops that draw from it
+            let seed = if layer.uses_seed() {
                 node_seed(hyper.seed, step, job.node.index)
             } else {
                 0
@@ -129,50 +126,93 @@ pub fn forward(
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
-            let result = job.node.op.layer().forward(&ctx, &ins, &ps);
-            let secs = start.map_or(0.0, |t| t.elapsed().as_secs_f64());
-            (result.map_err(|e| e.in_node(&job.node.name)), secs)
-        };
-        let results: Vec<(crate::Result<Forward>, f64)> = if jobs.len() > 1 {
-            jobs.par_iter().map(run).collect()
-        } else {
-            jobs.iter().map(run).collect()
-        };
-        for (job, (result, secs)) in jobs.iter().zip(results) {
+            layer.forward(&ctx, &ins, &ps)
+        },
+        |(values, saved, profile), job, f: Forward, secs| {
             if timed {
                 profile.add(job.node.index, secs, 0.0);
             }
-            match result {
-                Ok(f) => {
-                    if let Ok(mut v) = values.get_mut(job.entity) {
-                        v.0 = f.output;
+            if let Ok(mut v) = values.get_mut(job.entity) {
+                v.0 = f.output;
+            }
+            if let Ok(mut s) = saved.get_mut(job.entity) {
+                s.0 = f.saved;
+            }
+            if training {
+                for (pi, value) in f.buffer_updates {
+                    if let Some(&pe) = job.node.params.get(pi)
+                        && let Ok(mut v) = values.get_mut(pe)
+                    {
+                        v.0 = value;
                     }
-                    if let Ok(mut s) = saved.get_mut(job.entity) {
-                        s.0 = f.saved;
-                    }
-                    if training {
-                        for (pi, value) in f.buffer_updates {
-                            if let Some(&pe) = job.node.params.get(pi)
-                                && let Ok(mut v) = values.get_mut(pe)
-                            {
-                                v.0 = value;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    st.error = Some(e);
-                    return;
                 }
             }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        st.error = Some(e);
+    }
+}
+
+/// The values of these entities, in order (an empty tensor for one without a value).
+fn gather(entities: &[Entity], value: impl Fn(Entity) -> Option<Tensor>) -> Vec<Tensor> {
+    entities
+        .iter()
+        .map(|&e| value(e).unwrap_or_else(|| Tensor::zeros(&[0])))
+        .collect()
+}
+
+/// Forward and backward alike, per depth bucket: gather each node's work from the world
+/// (`gather`; None skips a node), run the bucket's nodes (`run`, in parallel when there
+/// are several: nodes of one bucket are independent), then write the results back in
+/// node order (`scatter`, given the seconds `run` took when `timed`). Stops at the first
+/// error, which names its node.
+fn run_buckets<'b, S, J: Sync + HasNode, R: Send>(
+    buckets: impl Iterator<Item = &'b Vec<Entity>>,
+    state: &mut S,
+    timed: bool,
+    mut gather: impl FnMut(&mut S, Entity) -> Option<J>,
+    run: impl Fn(&J) -> crate::Result<R> + Sync,
+    mut scatter: impl FnMut(&mut S, &J, R, f64) -> crate::Result<()>,
+) -> crate::Result<()> {
+    let timed_run = |job: &J| {
+        let start = timed.then(Instant::now);
+        let result = run(job).map_err(|e| e.in_node(job.node_name()));
+        (result, start.map_or(0.0, |t| t.elapsed().as_secs_f64()))
+    };
+    for bucket in buckets {
+        let jobs: Vec<J> = bucket.iter().filter_map(|&e| gather(state, e)).collect();
+        let results: Vec<_> = if jobs.len() > 1 {
+            jobs.par_iter().map(timed_run).collect()
+        } else {
+            jobs.iter().map(timed_run).collect()
+        };
+        for (job, (result, secs)) in jobs.iter().zip(results) {
+            scatter(state, job, result?, secs)?;
         }
+    }
+    Ok(())
+}
+
+/// The node a job works for, to name it in errors.
+trait HasNode {
+    fn node_name(&self) -> &str;
+}
+
+impl HasNode for ForwardJob<'_> {
+    fn node_name(&self) -> &str {
+        &self.node.name
+    }
+}
+
+impl HasNode for BackwardJob<'_> {
+    fn node_name(&self) -> &str {
+        &self.node.name
     }
 }
 
 pub fn loss(topo: Res<Topology>, nodes: Query<(&Node, &Value)>, mut st: ResMut<StepState>) {
-    if st.error.is_some() {
-        return;
-    }
     let mut total = 0.0f64;
     for &e in &topo.losses {
         if let Ok((_, v)) = nodes.get(e) {
@@ -224,9 +264,6 @@ pub fn backward(
     mut st: ResMut<StepState>,
     mut profile: ResMut<Profile>,
 ) {
-    if st.error.is_some() || !st.training {
-        return;
-    }
     let timed = profile.enabled;
     for mut g in value_grads.iter_mut() {
         g.0 = None;
@@ -240,23 +277,15 @@ pub fn backward(
         }
     }
     let training = st.training;
-    for bucket in topo.buckets.iter().rev() {
-        let mut jobs = Vec::with_capacity(bucket.len());
-        for &e in bucket {
-            let Ok(node) = nodes.get(e) else { continue };
-            let Some(grad) = value_grads.get(e).ok().and_then(|g| g.0.clone()) else {
-                continue; // no gradient reaches this node (not upstream of a loss)
-            };
-            let get = |src: &Entity| {
-                values
-                    .get(*src)
-                    .map(|v| v.0.clone())
-                    .unwrap_or_else(|_| Tensor::zeros(&[0]))
-            };
-            let output = values
-                .get(e)
-                .map(|v| v.0.clone())
-                .unwrap_or_else(|_| Tensor::zeros(&[0]));
+    let value = |e: Entity| values.get(e).ok().map(|v| v.0.clone());
+    let result = run_buckets(
+        topo.buckets.iter().rev(),
+        &mut (&mut saved, &mut value_grads, &mut grads, &mut *profile),
+        timed,
+        |(saved, value_grads, _, _), e| {
+            let node = nodes.get(e).ok()?;
+            // no gradient reaches a node that is not upstream of a loss
+            let grad = value_grads.get(e).ok().and_then(|g| g.0.clone())?;
             let kept = saved
                 .get_mut(e)
                 .map(|mut s| std::mem::take(&mut s.0))
@@ -267,17 +296,16 @@ pub fn backward(
                 .enumerate()
                 .filter(|&(i, src)| i < 64 && nodes.get(*src).is_ok())
                 .fold(0u64, |m, (i, _)| m | 1 << i);
-            jobs.push(BackwardJob {
+            Some(BackwardJob {
                 node,
                 input_grads,
-                inputs: node.sources.iter().map(get).collect(),
-                params: node.params.iter().map(get).collect(),
-                forward: Forward::new(output, kept),
+                inputs: gather(&node.sources, value),
+                params: gather(&node.params, value),
+                forward: Forward::new(value(e).unwrap_or_else(|| Tensor::zeros(&[0])), kept),
                 grad,
-            });
-        }
-        let run = |job: &BackwardJob<'_>| {
-            let start = timed.then(Instant::now);
+            })
+        },
+        |job| {
             let ctx = Ctx {
                 training,
                 seed: 0,
@@ -285,50 +313,39 @@ pub fn backward(
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
-            let result = (job.node.op.layer()).backward(&ctx, &ins, &ps, &job.forward, &job.grad);
-            let secs = start.map_or(0.0, |t| t.elapsed().as_secs_f64());
-            (result.map_err(|e| e.in_node(&job.node.name)), secs)
-        };
-        let results: Vec<_> = if jobs.len() > 1 {
-            jobs.par_iter().map(run).collect()
-        } else {
-            jobs.iter().map(run).collect()
-        };
-        for (job, (result, secs)) in jobs.iter().zip(results) {
+            job.node
+                .op
+                .layer()
+                .backward(&ctx, &ins, &ps, &job.forward, &job.grad)
+        },
+        |(_, value_grads, grads, profile), job, b: Backward, secs| {
             if timed {
                 profile.add(job.node.index, 0.0, secs);
             }
-            let b = match result {
-                Ok(b) => b,
-                Err(e) => {
-                    st.error = Some(e);
-                    return;
-                }
-            };
+            let in_node = |e: crate::Error| e.in_node(&job.node.name);
             for (src, g) in job.node.sources.iter().zip(b.inputs) {
-                let Some(g) = g else { continue };
-                if nodes.get(*src).is_err() {
-                    continue; // a data input: its gradient is not needed
-                }
-                if let Ok(mut vg) = value_grads.get_mut(*src)
-                    && let Err(e) = accumulate(&mut vg.0, g)
+                // a data input's gradient is not needed
+                if let Some(g) = g
+                    && nodes.get(*src).is_ok()
+                    && let Ok(mut vg) = value_grads.get_mut(*src)
                 {
-                    st.error = Some(e.in_node(&job.node.name));
-                    return;
+                    accumulate(&mut vg.0, g).map_err(in_node)?;
                 }
             }
             for (pe, g) in job.node.params.iter().zip(b.params) {
-                let Some(g) = g else { continue };
-                if let Ok((mut pg, frozen, buffer)) = grads.get_mut(*pe)
+                if let Some(g) = g
+                    && let Ok((mut pg, frozen, buffer)) = grads.get_mut(*pe)
                     && !frozen
                     && !buffer
-                    && let Err(e) = accumulate(&mut pg.0, g)
                 {
-                    st.error = Some(e.in_node(&job.node.name));
-                    return;
+                    accumulate(&mut pg.0, g).map_err(in_node)?;
                 }
             }
-        }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        st.error = Some(e);
     }
 }
 
@@ -344,9 +361,6 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> crate::Result<()> {
 }
 
 pub fn clip(hyper: Res<Hyper>, mut grads: Query<&mut Grad>, mut st: ResMut<StepState>) {
-    if st.error.is_some() || !st.training {
-        return;
-    }
     st.grad_norm = None;
     match hyper.clip {
         None => {}
@@ -402,9 +416,6 @@ pub fn optimizer(
     mut params: Query<OptimizerQuery, TrainableParams>,
     mut profile: ResMut<Profile>,
 ) {
-    if st.error.is_some() || !st.training || st.non_finite_node.is_some() {
-        return;
-    }
     let start = profile.enabled.then(Instant::now);
     let opt = &hyper.optimizer;
     let lr = st.lr;
@@ -446,13 +457,9 @@ pub fn optimizer(
 }
 
 pub fn statistics(
-    st: Res<StepState>,
     mut nodes: Query<(&Node, &Value, &mut ActStats), Without<Param>>,
     mut params: Query<(&Param, &Grad, &mut GradStats)>,
 ) {
-    if st.error.is_some() || !st.collect_stats {
-        return;
-    }
     let mut node_items: Vec<_> = nodes
         .iter_mut()
         .map(|(_, v, s)| (v, s.into_inner()))
@@ -481,9 +488,6 @@ pub fn emit(
     params: Query<(&Param, &GradStats, &UpdateStats)>,
 ) {
     let Some(tx) = sink.0.as_ref() else { return };
-    if st.error.is_some() {
-        return;
-    }
     let step = st.step + 1;
     if st.training {
         let _ = tx.send(TrainEvent::Step {

@@ -2,11 +2,13 @@
 //! the summary table.
 
 pub mod format;
+pub mod infer;
 pub mod memory;
 pub mod summary;
 pub mod training;
 pub mod validate;
 
 pub use format::{FORMAT_VERSION, GraphFile, InputDecl, NodeDecl, Source};
+pub use infer::{Inferred, infer};
 pub use training::{Clip, Optimizer, Schedule, Training};
 pub use validate::{GraphError, NodeInfo, Ref, ValidGraph};

@@ -1,11 +1,12 @@
-//! Validation and shape inference: a graph that passes never fails to build or to start
-//! training for a structural reason. All problems are collected and reported together,
+//! Validation: a graph that passes never fails to build or to start training for a
+//! structural reason. All problems are collected and reported together,
 //! each naming the node (and port) and, where the text is known, line:column.
 
 use super::format::{GraphFile, InputDecl};
+use super::infer;
 use crate::error::{Error, Result, ShapeDisplay};
 use crate::ops::{Category, ParamSpec};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -132,197 +133,26 @@ impl Checker<'_> {
 
 impl ValidGraph {
     /// Validates a parsed graph. `text` is the file's source, for line:column in errors.
+    ///
+    /// Stages, each reporting what it finds and all problems reported together: the format
+    /// version; names; wiring (inputs resolve, arity, `lr_mult`); cycles; shapes (shared
+    /// with the editor's partial inference, [`super::infer`]); layout keys; training
+    /// settings.
     pub fn validate(file: GraphFile, origin: &str, text: Option<&str>) -> Validation {
         let mut ck = Checker {
             origin,
             text,
             errors: Vec::new(),
         };
-        if file.version != super::format::FORMAT_VERSION {
-            let pos = text.and_then(|t| t.find("version").map(|o| super::format::line_col(t, o)));
-            ck.error(
-                None,
-                None,
-                pos,
-                format!(
-                    "unsupported format version {} (this build reads version {})",
-                    file.version,
-                    super::format::FORMAT_VERSION
-                ),
-            );
-        }
-
-        // Names: unique across inputs and nodes, non-empty.
-        let mut names: HashMap<&str, Ref> = HashMap::new();
-        for (i, input) in file.inputs.iter().enumerate() {
-            check_input(&mut ck, input);
-            if names.insert(&input.name, Ref::Input(i)).is_some() {
-                ck.node_error(&input.name, format!("duplicate name `{}`", input.name));
-            }
-        }
-        for (i, node) in file.nodes.iter().enumerate() {
-            if node.name.trim().is_empty() {
-                ck.error(
-                    None,
-                    None,
-                    None,
-                    format!("node #{} has an empty name", i + 1),
-                );
-            }
-            if names.insert(&node.name, Ref::Node(i)).is_some() {
-                // Point at the second declaration, the one that collides.
-                let pos = text.and_then(|t| nth_declaration(t, &node.name, 1));
-                ck.error(
-                    Some(&node.name),
-                    None,
-                    pos,
-                    format!("duplicate name `{}`", node.name),
-                );
-            }
-        }
-
-        // Inputs resolve; arity fits.
-        let mut sources: Vec<Vec<Ref>> = Vec::with_capacity(file.nodes.len());
-        let mut wiring_ok = vec![true; file.nodes.len()];
-        for (i, node) in file.nodes.iter().enumerate() {
-            let layer = node.op.layer();
-            let mut refs = Vec::new();
-            for (port, src) in node.inputs.iter().enumerate() {
-                match names.get(src.as_str()) {
-                    Some(r) => refs.push(*r),
-                    None => {
-                        wiring_ok[i] = false;
-                        let pos = text.and_then(|t| GraphFile::find_reference(t, &node.name, src));
-                        ck.error(
-                            Some(&node.name),
-                            Some(layer.input_name(port)),
-                            pos,
-                            format!("refers to `{src}`, which is neither a node nor an input"),
-                        );
-                    }
-                }
-            }
-            if !layer.arity().accepts(node.inputs.len()) {
-                wiring_ok[i] = false;
-                ck.node_error(
-                    &node.name,
-                    format!(
-                        "{} expects {} input(s), got {}",
-                        node.op.kind(),
-                        layer.arity(),
-                        node.inputs.len()
-                    ),
-                );
-            }
-            if !(node.lr_mult.is_finite() && node.lr_mult >= 0.0) {
-                ck.node_error(
-                    &node.name,
-                    format!("lr_mult must be a finite number ≥ 0, got {}", node.lr_mult),
-                );
-            }
-            sources.push(refs);
-        }
-
-        // Topological order (Kahn); what remains is on or behind a cycle.
-        let order = topological_order(&sources);
-        if order.len() < file.nodes.len() {
-            let mut in_order = vec![false; file.nodes.len()];
-            order.iter().for_each(|&i| in_order[i] = true);
-            let stuck: Vec<usize> = (0..file.nodes.len()).filter(|&i| !in_order[i]).collect();
-            let cycle = find_cycle(&sources, &stuck);
-            let names: Vec<&str> = cycle.iter().map(|&i| file.nodes[i].name.as_str()).collect();
-            let first = names.first().copied().unwrap_or("?");
-            ck.node_error(
-                first,
-                format!("is part of a cycle: {} → {first}", names.join(" → ")),
-            );
-        }
-
-        // Shape inference in topological order; skip nodes whose inputs already failed.
-        let mut shapes: Vec<Option<Vec<usize>>> = vec![None; file.nodes.len()];
-        let mut infos: Vec<Option<NodeInfo>> = vec![None; file.nodes.len()];
-        let mut depth = vec![0u32; file.nodes.len()];
-        for &i in &order {
-            let node = &file.nodes[i];
-            if !wiring_ok[i] {
-                continue;
-            }
-            let mut in_shapes: Vec<Vec<usize>> = Vec::new();
-            let mut ready = true;
-            for r in &sources[i] {
-                match *r {
-                    Ref::Input(k) => {
-                        // An oversized input is reported once, not overflowed on by its readers.
-                        ready &= super::memory::oversized_input(&file.inputs[k].shape).is_none();
-                        let mut s = vec![1];
-                        s.extend_from_slice(&file.inputs[k].shape);
-                        in_shapes.push(s);
-                    }
-                    Ref::Node(k) => {
-                        depth[i] = depth[i].max(depth[k] + 1);
-                        match &shapes[k] {
-                            Some(s) => in_shapes.push(s.clone()),
-                            None => ready = false,
-                        }
-                    }
-                }
-            }
-            if !ready {
-                continue;
-            }
-            let refs: Vec<&[usize]> = in_shapes.iter().map(Vec::as_slice).collect();
-            let layer = node.op.layer();
-            let inferred = layer
-                .output_shape(&refs)
-                .and_then(|shape| Ok((shape, layer.params(&refs)?)));
-            let inferred = inferred.and_then(|(shape, params)| {
-                too_large(node.op.kind(), &shape, &params)?;
-                Ok((shape, params))
-            });
-            match inferred {
-                Ok((shape, params)) => {
-                    for key in node.init.keys() {
-                        if !params.iter().any(|p| p.name == key) {
-                            ck.node_error(
-                                &node.name,
-                                format!(
-                                    "init names parameter `{key}`, but {} has no such parameter",
-                                    node.op.kind()
-                                ),
-                            );
-                        }
-                    }
-                    let flops = layer.flops(&refs, &shape);
-                    shapes[i] = Some(shape.clone());
-                    infos[i] = Some(NodeInfo {
-                        sources: sources[i].clone(),
-                        shape,
-                        params,
-                        flops,
-                        depth: depth[i],
-                        is_loss: node.op.category() == Category::Loss,
-                    });
-                }
-                Err(e) => ck.node_error(&node.name, per_sample(e, &refs).to_string()),
-            }
-        }
-
+        check_version(&mut ck, &file);
+        let names = check_names(&mut ck, &file);
+        let wiring = check_wiring(&mut ck, &file, &names);
+        let order = infer::topological_order(&wiring);
+        check_cycles(&mut ck, &file, &wiring, &order);
+        let shapes = infer::infer_nodes(&file, &wiring, &order);
+        let infos = check_shapes(&mut ck, &file, &wiring, shapes);
+        check_layout(&mut ck, &file, &names);
         check_training(&mut ck, &file.training);
-
-        for key in file.layout.keys() {
-            if !names.contains_key(key.as_str()) {
-                let pos = text.and_then(|t| {
-                    t.find(&format!("\"{key}\""))
-                        .map(|o| super::format::line_col(t, o))
-                });
-                ck.error(
-                    None,
-                    None,
-                    pos,
-                    format!("layout names `{key}`, which is neither a node nor an input"),
-                );
-            }
-        }
 
         if !ck.errors.is_empty() {
             ck.errors
@@ -382,6 +212,177 @@ impl ValidGraph {
 impl From<Vec<GraphError>> for Error {
     fn from(errors: Vec<GraphError>) -> Self {
         Error::Graph(errors.iter().map(ToString::to_string).collect())
+    }
+}
+
+fn check_version(ck: &mut Checker<'_>, file: &GraphFile) {
+    if file.version != super::format::FORMAT_VERSION {
+        let pos = ck
+            .text
+            .and_then(|t| t.find("version").map(|o| super::format::line_col(t, o)));
+        ck.error(
+            None,
+            None,
+            pos,
+            format!(
+                "unsupported format version {} (this build reads version {})",
+                file.version,
+                super::format::FORMAT_VERSION
+            ),
+        );
+    }
+}
+
+/// Names: unique across inputs and nodes, non-empty. Returns the name table.
+fn check_names<'f>(ck: &mut Checker<'_>, file: &'f GraphFile) -> HashMap<&'f str, Ref> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for input in &file.inputs {
+        check_input(ck, input);
+        if !seen.insert(&input.name) {
+            ck.node_error(&input.name, format!("duplicate name `{}`", input.name));
+        }
+    }
+    for (i, node) in file.nodes.iter().enumerate() {
+        if node.name.trim().is_empty() {
+            ck.error(
+                None,
+                None,
+                None,
+                format!("node #{} has an empty name", i + 1),
+            );
+        }
+        if !seen.insert(&node.name) {
+            // Point at the second declaration, the one that collides.
+            let pos = ck.text.and_then(|t| nth_declaration(t, &node.name, 1));
+            ck.error(
+                Some(&node.name),
+                None,
+                pos,
+                format!("duplicate name `{}`", node.name),
+            );
+        }
+    }
+    infer::name_table(file)
+}
+
+/// Inputs resolve, arity fits, `lr_mult` is sane. Returns each node's wiring.
+fn check_wiring(
+    ck: &mut Checker<'_>,
+    file: &GraphFile,
+    names: &HashMap<&str, Ref>,
+) -> Vec<infer::Wiring> {
+    let mut sources = Vec::with_capacity(file.nodes.len());
+    for node in &file.nodes {
+        let wiring = infer::wire(node, names);
+        let layer = node.op.layer();
+        for (port, src) in &wiring.unresolved {
+            let pos = ck
+                .text
+                .and_then(|t| GraphFile::find_reference(t, &node.name, src));
+            ck.error(
+                Some(&node.name),
+                Some(layer.input_name(*port)),
+                pos,
+                format!("refers to `{src}`, which is neither a node nor an input"),
+            );
+        }
+        if !wiring.arity_ok {
+            ck.node_error(
+                &node.name,
+                format!(
+                    "{} expects {} input(s), got {}",
+                    node.op.kind(),
+                    layer.arity(),
+                    node.inputs.len()
+                ),
+            );
+        }
+        if !(node.lr_mult.is_finite() && node.lr_mult >= 0.0) {
+            ck.node_error(
+                &node.name,
+                format!("lr_mult must be a finite number ≥ 0, got {}", node.lr_mult),
+            );
+        }
+        sources.push(wiring);
+    }
+    sources
+}
+
+/// Nodes left out of the topological order are on or behind a cycle: name one cycle.
+fn check_cycles(ck: &mut Checker<'_>, file: &GraphFile, wiring: &[infer::Wiring], order: &[usize]) {
+    if order.len() == file.nodes.len() {
+        return;
+    }
+    let mut in_order = vec![false; file.nodes.len()];
+    order.iter().for_each(|&i| in_order[i] = true);
+    let stuck: Vec<usize> = (0..file.nodes.len()).filter(|&i| !in_order[i]).collect();
+    let cycle = find_cycle(wiring, &stuck);
+    let names: Vec<&str> = cycle.iter().map(|&i| file.nodes[i].name.as_str()).collect();
+    let first = names.first().copied().unwrap_or("?");
+    ck.node_error(
+        first,
+        format!("is part of a cycle: {} → {first}", names.join(" → ")),
+    );
+}
+
+/// Reports the ops' shape errors and `init` keys naming no parameter; returns what was
+/// learned per node (None where inference did not reach or failed).
+fn check_shapes(
+    ck: &mut Checker<'_>,
+    file: &GraphFile,
+    wiring: &[infer::Wiring],
+    shapes: Vec<infer::NodeShape>,
+) -> Vec<Option<NodeInfo>> {
+    let mut infos = Vec::with_capacity(shapes.len());
+    for ((node, w), shape) in file.nodes.iter().zip(wiring).zip(shapes) {
+        let info = match shape.result {
+            None => None,
+            Some(Err(e)) => {
+                ck.node_error(&node.name, e.to_string());
+                None
+            }
+            Some(Ok(out)) => {
+                for key in node.init.keys() {
+                    if !out.params.iter().any(|p| p.name == key) {
+                        ck.node_error(
+                            &node.name,
+                            format!(
+                                "init names parameter `{key}`, but {} has no such parameter",
+                                node.op.kind()
+                            ),
+                        );
+                    }
+                }
+                Some(NodeInfo {
+                    sources: w.refs.clone(),
+                    shape: out.shape,
+                    params: out.params,
+                    flops: out.flops,
+                    depth: shape.depth,
+                    is_loss: node.op.category() == Category::Loss,
+                })
+            }
+        };
+        infos.push(info);
+    }
+    infos
+}
+
+/// Layout keys name nodes or inputs.
+fn check_layout(ck: &mut Checker<'_>, file: &GraphFile, names: &HashMap<&str, Ref>) {
+    for key in file.layout.keys() {
+        if !names.contains_key(key.as_str()) {
+            let pos = ck.text.and_then(|t| {
+                t.find(&format!("\"{key}\""))
+                    .map(|o| super::format::line_col(t, o))
+            });
+            ck.error(
+                None,
+                None,
+                pos,
+                format!("layout names `{key}`, which is neither a node nor an input"),
+            );
+        }
     }
 }
 
@@ -451,36 +452,8 @@ fn nth_declaration(text: &str, name: &str, n: usize) -> Option<(usize, usize)> {
     Some((base_line + l - 1, c))
 }
 
-/// Kahn's algorithm over node→node edges.
-fn topological_order(sources: &[Vec<Ref>]) -> Vec<usize> {
-    let n = sources.len();
-    let mut indegree = vec![0usize; n];
-    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, srcs) in sources.iter().enumerate() {
-        for r in srcs {
-            if let Ref::Node(k) = *r {
-                indegree[i] += 1;
-                consumers[k].push(i);
-            }
-        }
-    }
-    let mut ready: std::collections::VecDeque<usize> =
-        (0..n).filter(|&i| indegree[i] == 0).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(i) = ready.pop_front() {
-        order.push(i);
-        for &c in &consumers[i] {
-            indegree[c] -= 1;
-            if indegree[c] == 0 {
-                ready.push_back(c);
-            }
-        }
-    }
-    order
-}
-
 /// One cycle among `stuck` nodes (those Kahn's algorithm could not order), in edge order.
-fn find_cycle(sources: &[Vec<Ref>], stuck: &[usize]) -> Vec<usize> {
+fn find_cycle(wiring: &[infer::Wiring], stuck: &[usize]) -> Vec<usize> {
     let Some(&start) = stuck.first() else {
         return Vec::new();
     };
@@ -488,7 +461,7 @@ fn find_cycle(sources: &[Vec<Ref>], stuck: &[usize]) -> Vec<usize> {
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = sources[cur].iter().find_map(|r| match *r {
+        let next = wiring[cur].refs.iter().find_map(|r| match *r {
             Ref::Node(k) if stuck.contains(&k) => Some(k),
             _ => None,
         });
@@ -511,7 +484,7 @@ fn find_cycle(sources: &[Vec<Ref>], stuck: &[usize]) -> Vec<usize> {
 /// so the shapes an op names start with a batch dimension of 1 the user never wrote: where
 /// both shapes of a mismatch are the node's inputs, they are shown per sample (as declared);
 /// elsewhere the batch dimension is labelled.
-fn per_sample(e: Error, inputs: &[&[usize]]) -> Error {
+pub(super) fn per_sample(e: Error, inputs: &[&[usize]]) -> Error {
     let batch_led = |s: &[usize]| inputs.contains(&s);
     match e {
         Error::ShapeMismatch { op, what, lhs, rhs } if batch_led(&lhs.0) && batch_led(&rhs.0) => {
@@ -542,7 +515,7 @@ fn per_sample(e: Error, inputs: &[&[usize]]) -> Error {
 
 /// An error when the output or a parameter has more elements than can be addressed (an
 /// op's sizes that are each in range can still multiply past `usize`).
-fn too_large(op: &str, shape: &[usize], params: &[ParamSpec]) -> Result<()> {
+pub(super) fn too_large(op: &str, shape: &[usize], params: &[ParamSpec]) -> Result<()> {
     let fits = |s: &[usize]| {
         s.iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
