@@ -1,76 +1,19 @@
 //! The editor driven through its real UI with egui_kittest.
 
-use egui::accesskit::Role;
+mod common;
+
+use common::*;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use hyphae::graph::{GraphFile, ValidGraph};
 use hyphae::ops::Op;
 use hyphae_editor::EditorApp;
-use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-fn harness(app: EditorApp) -> Harness<'static, EditorApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut EditorApp| app.show(ui), app);
-    h.run_steps(3);
-    h
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hyphae-editor-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Clicks the palette button of an op (or "Data input").
-fn add_from_palette(h: &mut Harness<'_, EditorApp>, label: &str) -> String {
-    let before = h.state().doc.file.nodes.len() + h.state().doc.file.inputs.len();
-    h.get_by_role_and_label(Role::Button, label).click();
-    h.run_steps(3);
-    let s = h.state();
-    assert_eq!(
-        s.doc.file.nodes.len() + s.doc.file.inputs.len(),
-        before + 1,
-        "{label} added"
-    );
-    assert_eq!(s.selected.len(), 1, "the new item is selected");
-    s.selected[0].clone()
-}
-
-/// Picks `src` in the inspector's drop-down for input port `port` of the selected node.
-fn connect_in_inspector(h: &mut Harness<'_, EditorApp>, port: &str, src: &str) {
-    h.get_by_role_and_label(Role::ComboBox, port).click();
-    h.run_steps(2);
-    // The drop-down lists every other item; the last match is the popup entry.
-    let entries = h.get_all_by_label(src).collect::<Vec<_>>();
-    entries.last().expect("source listed").click();
-    h.run_steps(3);
-}
-
-/// Sets the selected node's config field by typing into its drag value.
-fn set_number(h: &mut Harness<'_, EditorApp>, field: &str, value: &str) {
-    h.get_by_role_and_label(Role::SpinButton, field).focus();
-    h.run_steps(2);
-    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    h.get_by_role_and_label(Role::SpinButton, field)
-        .type_text(value);
-    h.key_press(Key::Enter);
-    h.run_steps(3);
-}
 
 #[test]
 fn build_mlp_from_empty_canvas_save_and_load_in_engine() {
-    let mut h = harness(EditorApp::new(workspace().join("graphs")));
-    assert!(h.state().doc.file.nodes.is_empty());
+    let mut h = harness(editor());
+    assert!(h.state().core.doc.file.nodes.is_empty());
 
     let x = add_from_palette(&mut h, "Data input");
     let flat = add_from_palette(&mut h, "Flatten");
@@ -83,7 +26,7 @@ fn build_mlp_from_empty_canvas_save_and_load_in_engine() {
     let fc2 = add_from_palette(&mut h, "Linear");
     connect_in_inspector(&mut h, "input", &act);
 
-    let doc = &h.state().doc;
+    let doc = &h.state().core.doc;
     assert!(doc.errors.is_empty(), "valid graph: {:?}", doc.errors);
     assert_eq!(
         doc.inferred[&fc2].sample_shape(),
@@ -99,11 +42,11 @@ fn build_mlp_from_empty_canvas_save_and_load_in_engine() {
     let path = dir.join("mlp.ron");
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
     h.run_steps(2);
-    h.state_mut().dialog.as_mut().expect("save dialog").path = path.display().to_string();
+    h.state_mut().ui.dialog.as_mut().expect("save dialog").path = path.display().to_string();
     h.run_steps(1);
     h.get_by_label("Save").click();
     h.run_steps(3);
-    assert!(!h.state().doc.is_dirty());
+    assert!(!h.state().core.doc.is_dirty());
 
     let file = GraphFile::load(&path).unwrap();
     let v = ValidGraph::validate(file.clone(), "mlp.ron", None).unwrap();
@@ -134,23 +77,23 @@ fn build_mlp_from_empty_canvas_save_and_load_in_engine() {
 
 #[test]
 fn undo_redo_restore_exact_states() {
-    let mut h = harness(EditorApp::new(workspace().join("graphs")));
-    let mut states = vec![h.state().doc.file.clone()];
+    let mut h = harness(editor());
+    let mut states = vec![h.state().core.doc.file.clone()];
     let x = add_from_palette(&mut h, "Data input");
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     add_from_palette(&mut h, "Flatten");
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     connect_in_inspector(&mut h, "input", &x);
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     add_from_palette(&mut h, "Linear");
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     set_number(&mut h, "out_features", "7");
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     h.key_press(Key::Delete);
     h.run_steps(2);
-    states.push(h.state().doc.file.clone());
+    states.push(h.state().core.doc.file.clone());
     assert_eq!(
-        h.state().doc.file.nodes.len(),
+        h.state().core.doc.file.nodes.len(),
         1,
         "Delete removed the Linear"
     );
@@ -158,19 +101,19 @@ fn undo_redo_restore_exact_states() {
     for want in states.iter().rev().skip(1) {
         h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
         h.run_steps(2);
-        assert_eq!(&h.state().doc.file, want);
+        assert_eq!(&h.state().core.doc.file, want);
     }
-    assert!(!h.state().doc.can_undo());
+    assert!(!h.state().core.doc.can_undo());
     for want in states.iter().skip(1) {
         h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
         h.run_steps(2);
-        assert_eq!(&h.state().doc.file, want);
+        assert_eq!(&h.state().core.doc.file, want);
     }
 }
 
 #[test]
 fn invalid_connections_are_refused_and_explained() {
-    let mut h = harness(EditorApp::new(workspace().join("graphs")));
+    let mut h = harness(editor());
     let x = add_from_palette(&mut h, "Data input");
     let fc = add_from_palette(&mut h, "Linear");
     connect_in_inspector(&mut h, "input", &x);
@@ -180,20 +123,24 @@ fn invalid_connections_are_refused_and_explained() {
     // A cycle: fc's input ← act, which already depends on fc.
     h.state_mut().select(vec![fc.clone()]);
     h.run_steps(2);
-    let before = h.state().doc.file.clone();
+    let before = h.state().core.doc.file.clone();
     connect_in_inspector(&mut h, "input", &act);
-    assert_eq!(h.state().doc.file, before, "the cycle was refused");
-    let (msg, is_error) = h.state().status.clone().unwrap();
+    assert_eq!(h.state().core.doc.file, before, "the cycle was refused");
+    let (msg, is_error) = h.state().core.status.clone().unwrap();
     assert!(is_error && msg.contains("cycle"), "{msg}");
     h.get_by_label_contains("cycle");
 
     // A shape the op rejects: Concat of [1, 28, 28] and [10] along dim 1.
     let cat = add_from_palette(&mut h, "Concat");
     connect_in_inspector(&mut h, "input0", &x);
-    let before = h.state().doc.file.clone();
+    let before = h.state().core.doc.file.clone();
     connect_in_inspector(&mut h, "input1", &act);
-    assert_eq!(h.state().doc.file, before, "the shape mismatch was refused");
-    let (msg, is_error) = h.state().status.clone().unwrap();
+    assert_eq!(
+        h.state().core.doc.file,
+        before,
+        "the shape mismatch was refused"
+    );
+    let (msg, is_error) = h.state().core.status.clone().unwrap();
     assert!(
         is_error && msg.contains("refused") && msg.contains("Concat"),
         "{msg}"
@@ -203,18 +150,18 @@ fn invalid_connections_are_refused_and_explained() {
 
 #[test]
 fn every_graph_file_opens_without_errors_and_saves_back_equivalent() {
-    let mut files = hyphae_editor::app::list_ron(&workspace().join("graphs"), true);
+    let mut files = hyphae_editor::model::files::list_ron(&workspace().join("graphs"), true);
     files.push(workspace().join("editor/tests/data/cnn_like.ron"));
     assert!(files.len() >= 2, "graphs/ has files");
     let dir = tmp_dir("roundtrip");
     for (i, f) in files.iter().enumerate() {
         let original = GraphFile::load(f).unwrap();
-        let mut app = EditorApp::new(workspace().join("graphs"));
+        let mut app = editor();
         assert!(app.open(f), "{} opens", f.display());
         let mut h = harness(app);
-        let doc = &h.state().doc;
+        let doc = &h.state().core.doc;
         assert!(doc.errors.is_empty(), "{}: {:?}", f.display(), doc.errors);
-        assert!(h.state().load_error.is_none());
+        assert!(h.state().core.load_error.is_none());
         for n in &original.nodes {
             assert!(
                 doc.inferred[&n.name].shape.is_some(),
@@ -243,15 +190,15 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_everything() {
     let bad = dir.join("bad.ron");
     let text = "(\n    version: 1,\n    inputs: [(name: \"x\", shape: [4])],\n    nodes: [(name: \"a\", op: Nope(), inputs: [\"x\"])],\n)\n";
     std::fs::write(&bad, text).unwrap();
-    let mut app = EditorApp::new(workspace().join("graphs"));
+    let mut app = editor();
     assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
-    let before = app.doc.file.clone();
+    let before = app.core.doc.file.clone();
     assert!(!app.open(&bad));
     let mut h = harness(app);
-    let err = h.state().load_error.clone().unwrap();
+    let err = h.state().core.load_error.clone().unwrap();
     assert!(err.contains("bad.ron:4:"), "line:column in {err}");
     h.get_by_label("Could not open the file");
-    assert_eq!(h.state().doc.file, before, "the open document is kept");
+    assert_eq!(h.state().core.doc.file, before, "the open document is kept");
     assert_eq!(
         std::fs::read_to_string(&bad).unwrap(),
         text,
@@ -259,16 +206,17 @@ fn a_file_that_fails_to_load_shows_the_error_and_keeps_everything() {
     );
     h.get_by_label("OK").click();
     h.run_steps(2);
-    assert!(h.state().load_error.is_none());
+    assert!(h.state().core.load_error.is_none());
 }
 
 #[test]
 fn copy_paste_between_graphs_and_unsaved_prompt() {
-    let mut app = EditorApp::new(workspace().join("graphs"));
+    let mut app = editor();
     assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
     let mut h = harness(app);
     let names: Vec<String> = h
         .state()
+        .core
         .doc
         .file
         .nodes
@@ -279,16 +227,17 @@ fn copy_paste_between_graphs_and_unsaved_prompt() {
     h.run_steps(2);
     h.key_press_modifiers(Modifiers::COMMAND, Key::C);
     h.run_steps(1);
-    assert!(h.state().clipboard.is_some());
+    assert!(h.state().core.clipboard.is_some());
 
     // New graph: the document is clean, so no prompt.
     h.key_press_modifiers(Modifiers::COMMAND, Key::N);
     h.run_steps(2);
-    assert!(h.state().doc.file.nodes.is_empty());
+    assert!(h.state().core.doc.file.nodes.is_empty());
     h.key_press_modifiers(Modifiers::COMMAND, Key::V);
     h.run_steps(2);
     let pasted: Vec<String> = h
         .state()
+        .core
         .doc
         .file
         .nodes
@@ -297,13 +246,16 @@ fn copy_paste_between_graphs_and_unsaved_prompt() {
         .collect();
     assert_eq!(pasted, names, "names are free in the new graph");
     // Connections inside the fragment are kept; the one to the missing input is dropped.
-    assert!(h.state().doc.file.nodes[0].inputs.is_empty());
-    assert_eq!(h.state().doc.file.nodes[1].inputs, vec![names[0].clone()]);
+    assert!(h.state().core.doc.file.nodes[0].inputs.is_empty());
+    assert_eq!(
+        h.state().core.doc.file.nodes[1].inputs,
+        vec![names[0].clone()]
+    );
 
     // Pasting again renames.
     h.key_press_modifiers(Modifiers::COMMAND, Key::V);
     h.run_steps(2);
-    assert_eq!(h.state().doc.file.nodes.len(), 6);
+    assert_eq!(h.state().core.doc.file.nodes.len(), 6);
 
     // Now dirty: New asks first, and Cancel keeps the graph.
     h.key_press_modifiers(Modifiers::COMMAND, Key::N);
@@ -311,21 +263,21 @@ fn copy_paste_between_graphs_and_unsaved_prompt() {
     h.get_by_label("Unsaved changes");
     h.get_by_label("Cancel").click();
     h.run_steps(2);
-    assert_eq!(h.state().doc.file.nodes.len(), 6);
+    assert_eq!(h.state().core.doc.file.nodes.len(), 6);
     h.key_press_modifiers(Modifiers::COMMAND, Key::N);
     h.run_steps(2);
     h.get_by_label("Discard").click();
     h.run_steps(2);
-    assert!(h.state().doc.file.nodes.is_empty());
+    assert!(h.state().core.doc.file.nodes.is_empty());
 }
 
 #[test]
 fn palette_search_filters_ops_and_summary_shows_totals() {
-    let mut app = EditorApp::new(workspace().join("graphs"));
+    let mut app = editor();
     assert!(app.open(&workspace().join("editor/tests/data/mlp_example.ron")));
     let mut h = harness(app);
     assert!(h.query_by_label("MaxPool2d").is_some());
-    h.state_mut().search = "pool".into();
+    h.state_mut().ui.search = "pool".into();
     h.run_steps(2);
     assert!(h.query_by_label("MaxPool2d").is_some());
     assert!(h.query_by_label("Tanh").is_none());
@@ -339,7 +291,7 @@ fn palette_search_filters_ops_and_summary_shows_totals() {
 /// repainted flat out, stealing a core from training.)
 #[test]
 fn an_idle_editor_stops_repainting() {
-    let mut app = EditorApp::new(workspace().join("graphs"));
+    let mut app = editor();
     assert!(app.open(&workspace().join("graphs/mnist_cnn.ron")));
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))

@@ -171,7 +171,8 @@ pub(super) fn infer_nodes(file: &GraphFile, wiring: &[Wiring], order: &[usize]) 
             match *r {
                 // An oversized input is reported once (validation), not overflowed on by
                 // its readers.
-                Ref::Input(k) if super::memory::oversized_input(&file.inputs[k].shape).is_some() => {}
+                Ref::Input(k)
+                    if super::memory::oversized_input(&file.inputs[k].shape).is_some() => {}
                 Ref::Input(k) => in_shapes.push(input_shape(&file.inputs[k].shape)),
                 Ref::Node(k) => {
                     depth = depth.max(out[k].depth + 1);

@@ -299,3 +299,26 @@ pub fn init_text(node: &NodeDecl) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The config fields of `op` that differ from the op's defaults, one per line (what the
+/// canvas shows on a node).
+pub fn short_config(op: &Op) -> Option<String> {
+    let fields = |op: &Op| match op_to_val(op) {
+        Ok(Val::Call(_, items)) => items,
+        _ => Vec::new(),
+    };
+    let defaults = Op::all_defaults()
+        .into_iter()
+        .find(|d| d.kind() == op.kind())
+        .map(|d| fields(&d))
+        .unwrap_or_default();
+    let lines: Vec<String> = fields(op)
+        .into_iter()
+        .filter(|item| !defaults.contains(item))
+        .map(|(k, v)| match k {
+            Some(k) => format!("{k}: {}", v.to_ron()),
+            None => v.to_ron(),
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}

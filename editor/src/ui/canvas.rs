@@ -1,45 +1,34 @@
-//! The node canvas: an `egui-snarl` view of the document. The snarl holds only names; it
-//! is rebuilt from the `GraphFile` whenever the graph's structure changes, and every
-//! user gesture on it becomes an [`Action`] applied to the document, never a change to
-//! the snarl itself.
+//! The canvas's node drawing: an `egui-snarl` viewer of the document. The snarl holds only
+//! names; every gesture on it becomes a [`Command`], never a change to the snarl itself.
 
-use crate::doc::{Document, shape_text};
+use super::{ERROR_RED, SERIOUS_ORANGE, WARN_AMBER, plain};
+use crate::command::{Command, WireEnd};
+use crate::model::Document;
+use crate::model::infer::shape_text;
+use crate::model::palette::ops_by_category;
+use crate::session::{Badge, Severity};
 use egui::emath::TSTransform;
 use egui::{Color32, Pos2, RichText, Stroke, Ui};
 use egui_snarl::ui::{AnyPins, PinInfo, SnarlViewer};
 use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
 use hyphae::ops::{Arity, Category, Op};
+use std::collections::HashMap;
 
-/// An edit requested on the canvas.
-#[derive(Clone, Debug)]
-pub enum Action {
-    Connect {
-        src: String,
-        dst: String,
-        port: usize,
-    },
-    Disconnect {
-        dst: String,
-        port: usize,
-    },
-    DropOutputs {
-        src: String,
-    },
-    Add {
-        op: Box<Op>,
-        pos: (f32, f32),
-    },
-    AddInput {
-        pos: (f32, f32),
-    },
-    Delete(Vec<String>),
-    Duplicate(Vec<String>),
-}
-
-pub const ERROR_RED: Color32 = Color32::from_rgb(230, 70, 70);
 const SHAPE_COLOR: Color32 = Color32::from_rgb(130, 200, 255);
-const BADGE_AMBER: Color32 = Color32::from_rgb(240, 170, 50);
 const INPUT_FILL: Color32 = Color32::from_rgb(36, 58, 48);
+const LOSS_FILL: Color32 = Color32::from_rgb(60, 44, 30);
+const SELECTED: Color32 = Color32::from_rgb(250, 200, 80);
+/// Ops listed at most in the dropped-wire menu (type to narrow).
+const WIRE_MENU_OPS: usize = 40;
+
+/// The colour of a badge's severity.
+pub fn severity_color(s: Severity) -> Color32 {
+    match s {
+        Severity::Warning => WARN_AMBER,
+        Severity::Serious => SERIOUS_ORANGE,
+        Severity::Fatal => ERROR_RED,
+    }
+}
 
 /// Number of input ports a node shows: its connections, at least the arity's minimum,
 /// and one spare for ops taking any number of inputs.
@@ -55,7 +44,7 @@ pub fn port_count(arity: Arity, connected: usize) -> usize {
 pub fn build(doc: &Document) -> Snarl<String> {
     let mut snarl = Snarl::new();
     let mut ids = std::collections::HashMap::new();
-    for name in names(doc) {
+    for name in doc.names() {
         let (x, y) = doc.file.layout.get(&name).copied().unwrap_or((0.0, 0.0));
         let id = snarl.insert_node(Pos2::new(x, y), name.clone());
         ids.insert(name, id);
@@ -82,22 +71,15 @@ pub fn build(doc: &Document) -> Snarl<String> {
     snarl
 }
 
-/// Every input and node name, in canvas order.
-pub fn names(doc: &Document) -> Vec<String> {
-    doc.file
-        .inputs
-        .iter()
-        .map(|i| i.name.clone())
-        .chain(doc.file.nodes.iter().map(|n| n.name.clone()))
-        .collect()
-}
-
-/// Reads the document for display and collects actions.
+/// Reads the document for display and collects commands.
 pub struct Viewer<'a> {
     pub doc: &'a Document,
     /// Training problems per node (dead units, vanishing/exploding gradients, NaN).
-    pub badges: &'a std::collections::HashMap<String, Vec<crate::train::Badge>>,
-    pub actions: Vec<Action>,
+    pub badges: &'a HashMap<String, Vec<Badge>>,
+    pub commands: Vec<Command>,
+    /// Each node's config fields that differ from the op's defaults (computed once per
+    /// change of the graph, not per frame).
+    pub configs: &'a HashMap<String, String>,
     /// Node rectangles in graph space, for click-to-select.
     pub rects: Vec<(NodeId, egui::Rect)>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
@@ -106,31 +88,6 @@ pub struct Viewer<'a> {
     pub transform: TSTransform,
     /// A transform to impose this frame (fit the graph in view).
     pub set_transform: Option<TSTransform>,
-}
-
-impl Viewer<'_> {
-    /// The config fields that differ from the op's defaults, one per line.
-    fn short_config(&self, name: &str) -> Option<String> {
-        let node = self.doc.node(name)?;
-        let fields = |op: &Op| match crate::reflect::op_to_val(op) {
-            Ok(crate::reflect::Val::Call(_, items)) => items,
-            _ => Vec::new(),
-        };
-        let defaults = Op::all_defaults()
-            .into_iter()
-            .find(|d| d.kind() == node.op.kind())
-            .map(|d| fields(&d))
-            .unwrap_or_default();
-        let lines: Vec<String> = fields(&node.op)
-            .into_iter()
-            .filter(|item| !defaults.contains(item))
-            .map(|(k, v)| match k {
-                Some(k) => format!("{k}: {}", v.to_ron()),
-                None => v.to_ron(),
-            })
-            .collect();
-        (!lines.is_empty()).then(|| lines.join("\n"))
-    }
 }
 
 impl SnarlViewer<String> for Viewer<'_> {
@@ -153,8 +110,11 @@ impl SnarlViewer<String> for Viewer<'_> {
             None => "Input".to_string(),
         };
         let title = RichText::new(name).strong();
-        ui.label(if bad { title.color(ERROR_RED) } else { title });
-        ui.label(RichText::new(kind).weak());
+        // Not selectable: dragging a node by its title moves it instead of selecting text.
+        ui.add(
+            egui::Label::new(if bad { title.color(ERROR_RED) } else { title }).selectable(false),
+        );
+        ui.add(egui::Label::new(RichText::new(kind).weak()).selectable(false));
     }
 
     fn node_frame(
@@ -174,20 +134,19 @@ impl SnarlViewer<String> for Viewer<'_> {
             .node(name)
             .is_some_and(|n| n.op.category() == Category::Loss)
         {
-            frame = frame.fill(Color32::from_rgb(60, 44, 30));
+            frame = frame.fill(LOSS_FILL);
         }
-        let badged = self.badges.get(name).is_some_and(|b| !b.is_empty());
-        if !self.doc.errors_for(name).is_empty()
-            || self
-                .badges
-                .get(name)
-                .is_some_and(|b| b.contains(&crate::train::Badge::NonFinite))
-        {
+        let worst = self
+            .badges
+            .get(name)
+            .and_then(|b| b.iter().map(Badge::severity).max());
+        // The selection wins: what is highlighted is exactly what Delete acts on.
+        if self.selected.iter().any(|s| s == name) {
+            frame = frame.stroke(Stroke::new(3.0, SELECTED));
+        } else if !self.doc.errors_for(name).is_empty() {
             frame = frame.stroke(Stroke::new(2.0, ERROR_RED));
-        } else if badged {
-            frame = frame.stroke(Stroke::new(2.0, BADGE_AMBER));
-        } else if self.selected.contains(name) {
-            frame = frame.stroke(Stroke::new(2.0, Color32::from_rgb(250, 200, 80)));
+        } else if let Some(s) = worst {
+            frame = frame.stroke(Stroke::new(2.0, severity_color(s)));
         }
         frame
     }
@@ -218,7 +177,7 @@ impl SnarlViewer<String> for Viewer<'_> {
             .errors_for(name)
             .iter()
             .any(|e| e.port.as_deref() == Some(port.as_str()));
-        let src = node.inputs.get(pin.id.input);
+        let src = node.inputs.get(pin.id.input).filter(|s| !s.is_empty());
         let shape = src
             .and_then(|s| self.doc.inferred.get(s))
             .and_then(|i| i.sample_shape().map(shape_text));
@@ -299,17 +258,15 @@ impl SnarlViewer<String> for Viewer<'_> {
             ui.set_max_width(220.0);
             if let Some(input) = self.doc.file.inputs.iter().find(|i| &i.name == name) {
                 ui.label(RichText::new(format!("{:?}", input.source)).small().weak());
-            } else if let Some(cfg) = self.short_config(name) {
+            } else if let Some(cfg) = self.configs.get(name.as_str()) {
                 ui.label(RichText::new(cfg).small().monospace());
             }
             for e in self.doc.errors_for(name) {
-                ui.add(egui::Label::new(RichText::new(&e.message).small().color(ERROR_RED)).wrap());
+                let text = RichText::new(plain(&e.message)).small().color(ERROR_RED);
+                ui.add(egui::Label::new(text).wrap());
             }
             for b in self.badges.get(name).into_iter().flatten() {
-                let color = match b {
-                    crate::train::Badge::NonFinite => ERROR_RED,
-                    _ => BADGE_AMBER,
-                };
+                let color = severity_color(b.severity());
                 ui.label(
                     RichText::new(format!("⚠ {}", b.text()))
                         .small()
@@ -321,7 +278,7 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
-        self.actions.push(Action::Connect {
+        self.commands.push(Command::Connect {
             src: snarl[from.id.node].clone(),
             dst: snarl[to.id.node].clone(),
             port: to.id.input,
@@ -329,7 +286,7 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn disconnect(&mut self, _from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
-        self.actions.push(Action::Disconnect {
+        self.commands.push(Command::Disconnect {
             dst: snarl[to.id.node].clone(),
             port: to.id.input,
         });
@@ -337,7 +294,7 @@ impl SnarlViewer<String> for Viewer<'_> {
 
     fn drop_inputs(&mut self, pin: &InPin, snarl: &mut Snarl<String>) {
         if !pin.remotes.is_empty() {
-            self.actions.push(Action::Disconnect {
+            self.commands.push(Command::Disconnect {
                 dst: snarl[pin.id.node].clone(),
                 port: pin.id.input,
             });
@@ -345,7 +302,7 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn drop_outputs(&mut self, pin: &OutPin, snarl: &mut Snarl<String>) {
-        self.actions.push(Action::DropOutputs {
+        self.commands.push(Command::DisconnectOutputs {
             src: snarl[pin.id.node].clone(),
         });
     }
@@ -357,18 +314,19 @@ impl SnarlViewer<String> for Viewer<'_> {
     fn show_graph_menu(&mut self, pos: Pos2, ui: &mut Ui, _snarl: &mut Snarl<String>) {
         ui.label("Add node");
         if ui.button("Data input").clicked() {
-            self.actions.push(Action::AddInput {
-                pos: (pos.x, pos.y),
+            self.commands.push(Command::AddInput {
+                pos: Some((pos.x, pos.y)),
             });
             ui.close();
         }
-        for (cat, ops) in crate::app::ops_by_category("") {
+        for (cat, ops) in ops_by_category("") {
             ui.menu_button(cat.label(), |ui| {
                 for op in ops {
                     if ui.button(op.kind()).clicked() {
-                        self.actions.push(Action::Add {
+                        self.commands.push(Command::AddNode {
                             op: Box::new(op),
-                            pos: (pos.x, pos.y),
+                            pos: Some((pos.x, pos.y)),
+                            wire: None,
                         });
                         ui.close();
                     }
@@ -377,8 +335,76 @@ impl SnarlViewer<String> for Viewer<'_> {
         }
     }
 
-    fn has_dropped_wire_menu(&mut self, _src: AnyPins, _snarl: &mut Snarl<String>) -> bool {
-        false
+    /// A wire pulled off a connected input and dropped on the canvas disconnects it; any
+    /// other dropped wire opens a searchable menu that creates a connected node.
+    fn has_dropped_wire_menu(&mut self, src: AnyPins, snarl: &mut Snarl<String>) -> bool {
+        if let AnyPins::In(pins) = src {
+            let connected: Vec<InPinId> = pins
+                .iter()
+                .copied()
+                .filter(|p| !snarl.in_pin(*p).remotes.is_empty())
+                .collect();
+            if !connected.is_empty() {
+                for p in connected {
+                    self.commands.push(Command::Disconnect {
+                        dst: snarl[p.node].clone(),
+                        port: p.input,
+                    });
+                }
+                return false;
+            }
+        }
+        true
+    }
+
+    fn show_dropped_wire_menu(
+        &mut self,
+        pos: Pos2,
+        ui: &mut Ui,
+        src: AnyPins,
+        snarl: &mut Snarl<String>,
+    ) {
+        let wire = match src {
+            AnyPins::Out(pins) => pins
+                .first()
+                .map(|p| WireEnd::FromOutput(snarl[p.node].clone())),
+            AnyPins::In(pins) => pins.first().map(|p| WireEnd::ToInput {
+                node: snarl[p.node].clone(),
+                port: p.input,
+            }),
+        };
+        let id = egui::Id::new("wire-menu-search");
+        let mut search: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
+        ui.label("Add a connected node");
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut search)
+                .hint_text("search ops…")
+                .id(id.with("field")),
+        );
+        if !r.has_focus() && search.is_empty() {
+            r.request_focus();
+        }
+        egui::ScrollArea::vertical()
+            .max_height(300.0)
+            .show(ui, |ui| {
+                let ops: Vec<Op> = ops_by_category(&search)
+                    .into_iter()
+                    .flat_map(|(_, ops)| ops)
+                    .take(WIRE_MENU_OPS)
+                    .collect();
+                for op in ops {
+                    if ui.button(op.kind()).clicked() {
+                        self.commands.push(Command::AddNode {
+                            op: Box::new(op),
+                            pos: Some((pos.x, pos.y)),
+                            wire: wire.clone(),
+                        });
+                        search.clear();
+                        ui.close();
+                    }
+                }
+            });
+        ui.data_mut(|d| d.insert_temp(id, search));
     }
 
     fn has_node_menu(&mut self, _node: &String) -> bool {
@@ -395,11 +421,13 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) {
         let name = snarl[node].clone();
         if ui.button("Duplicate").clicked() {
-            self.actions.push(Action::Duplicate(vec![name.clone()]));
+            self.commands.push(Command::Select(vec![name.clone()]));
+            self.commands.push(Command::Duplicate);
             ui.close();
         }
         if ui.button("Delete").clicked() {
-            self.actions.push(Action::Delete(vec![name]));
+            self.commands.push(Command::Select(vec![name]));
+            self.commands.push(Command::Delete);
             ui.close();
         }
     }

@@ -1,0 +1,483 @@
+//! The command handler: the only code that changes the document, the selection and the
+//! training session. The frame queues [`Command`]s and runs them here at its end.
+
+use crate::app::{EditorApp, Pending};
+use crate::command::{Command, WireEnd};
+use crate::model::{Document, clipboard, dataset, fit, layout};
+use crate::session::TrainerCommand;
+use crate::ui::{DialogMode, FileDialog};
+use hyphae::graph::Source;
+use std::path::Path;
+
+/// Why a structural edit is refused while a run is live.
+pub const LOCKED_WHILE_TRAINING: &str = "the graph cannot change while it trains: \
+    Stop first (the trained model is kept for Save weights and Evaluate until the next Start)";
+
+impl EditorApp {
+    /// Runs one command now.
+    pub fn run(&mut self, c: Command) {
+        if self.core.training.is_live() && self.changes_structure(&c) {
+            self.error(LOCKED_WHILE_TRAINING);
+            return;
+        }
+        match c {
+            Command::NewGraph => self.request(Pending::New),
+            Command::NewFromTemplate(p) => self.request(Pending::Template(p)),
+            Command::Open(p) => self.request(Pending::Open(p)),
+            Command::OpenDialog => self.open_dialog(DialogMode::Open),
+            Command::SaveAsDialog => self.open_dialog(DialogMode::SaveAs),
+            Command::Save => match self.core.doc.path.clone() {
+                Some(p) => self.save_to(&p),
+                None => self.open_dialog(DialogMode::SaveAs),
+            },
+            Command::SaveAs(p) => {
+                let p = if p.extension().is_none() {
+                    p.with_extension("ron")
+                } else {
+                    p
+                };
+                self.save_to(&p);
+                if !self.core.doc.is_dirty()
+                    && let Some(next) = self.core.pending.take()
+                {
+                    self.run_pending(next);
+                }
+            }
+            Command::Quit => self.request(Pending::Quit),
+            Command::ConfirmPending { save } => self.confirm(save),
+            Command::CancelPending => self.core.pending = None,
+            Command::DismissLoadError => self.core.load_error = None,
+            Command::Undo => {
+                if self.core.doc.undo() {
+                    self.core.selection.retain_existing(&self.core.doc);
+                    self.info("undo");
+                }
+            }
+            Command::Redo => {
+                if self.core.doc.redo() {
+                    self.core.selection.retain_existing(&self.core.doc);
+                    self.info("redo");
+                }
+            }
+            Command::Copy => self.copy(),
+            Command::Paste(text) => self.paste(text),
+            Command::Duplicate => self.duplicate(),
+            Command::Delete => {
+                let names = self.core.selection.names().to_vec();
+                if !names.is_empty() {
+                    self.core.doc.delete(&names);
+                    self.core.selection.clear();
+                    self.info(format!("deleted {}", names.join(", ")));
+                }
+            }
+            Command::SelectAll => {
+                let all = self.core.doc.names();
+                self.core.selection.set(all);
+            }
+            Command::Select(names) => {
+                let names = names
+                    .into_iter()
+                    .filter(|n| self.core.doc.exists(n))
+                    .collect();
+                self.core.selection.set(names);
+            }
+            Command::ClearSelection => self.core.selection.clear(),
+            Command::AutoLayout => {
+                let canvas = &self.canvas;
+                let file = self.core.doc.file.clone();
+                self.core.doc.auto_layout(|n| {
+                    canvas
+                        .node_size(n)
+                        .unwrap_or_else(|| layout::estimated_size(&file, n))
+                });
+                self.canvas.fit_view = true;
+            }
+            Command::FitView => self.canvas.fit_view = true,
+            Command::Find => self.ui.find = Some(String::new()),
+            Command::Reveal(name) => {
+                if self.core.doc.exists(&name) {
+                    self.core.selection.set(vec![name.clone()]);
+                    self.canvas.reveal(&name);
+                }
+            }
+            Command::AddNode { op, pos, wire } => self.add_node(*op, pos, wire),
+            Command::AddInput { pos } => {
+                let pos = pos.unwrap_or_else(|| self.free_spot_in_view());
+                let shape = self.default_input_shape();
+                let name = self.core.doc.add_input(shape, Source::Features, pos);
+                self.core.selection.set(vec![name]);
+            }
+            Command::Connect { src, dst, port } => match self.core.doc.connect(&src, &dst, port) {
+                Ok(()) => self.info(format!("connected {src} to {dst}")),
+                Err(e) => self.error(e),
+            },
+            Command::Disconnect { dst, port } => self.core.doc.disconnect(&dst, port),
+            Command::DisconnectOutputs { src } => self.core.doc.disconnect_outputs(&src),
+            Command::Move(moves) => self.core.doc.edit_keyed(Some("move".into()), |f| {
+                for (n, p) in moves {
+                    f.layout.insert(n, p);
+                }
+            }),
+            Command::Rename { old, new } => match self.core.doc.rename(&old, &new) {
+                Ok(()) => self.core.selection.set(vec![new.trim().to_string()]),
+                Err(e) => self.error(e),
+            },
+            Command::SetOp { node, field, op } => {
+                self.core
+                    .doc
+                    .edit_keyed(Some(format!("{node}.{field}")), |f| {
+                        if let Some(n) = f.nodes.iter_mut().find(|n| n.name == node) {
+                            n.op = *op;
+                        }
+                    })
+            }
+            Command::SetInput { name, input } => {
+                self.core
+                    .doc
+                    .edit_keyed(Some(format!("{name}.input")), |f| {
+                        if let Some(i) = f.inputs.iter_mut().find(|i| i.name == name) {
+                            *i = input;
+                        }
+                    })
+            }
+            Command::SetFrozen { node, frozen } => self.core.doc.edit(|f| {
+                if let Some(n) = f.nodes.iter_mut().find(|n| n.name == node) {
+                    n.frozen = frozen;
+                }
+            }),
+            Command::SetLrMult { node, lr_mult } => {
+                if !(lr_mult.is_finite() && lr_mult >= 0.0) {
+                    self.error(format!(
+                        "lr_mult must be a finite number ≥ 0, not {lr_mult}"
+                    ));
+                    return;
+                }
+                self.core
+                    .doc
+                    .edit_keyed(Some(format!("{node}.lr_mult")), |f| {
+                        if let Some(n) = f.nodes.iter_mut().find(|n| n.name == node) {
+                            n.lr_mult = lr_mult;
+                        }
+                    })
+            }
+            Command::SetTraining(t) => match crate::model::settings::check(&t) {
+                Ok(()) => self
+                    .core
+                    .doc
+                    .edit_keyed(Some("training".into()), |f| f.training = *t),
+                Err(e) => self.error(e),
+            },
+            Command::SetDescription(d) => self
+                .core
+                .doc
+                .edit_keyed(Some("description".into()), |f| f.description = d),
+            Command::FitInputsToDataset => self.fit_inputs(),
+            Command::StartTraining => {
+                if self.core.training.has_model() {
+                    self.core.pending = Some(Pending::StartTraining);
+                } else {
+                    self.start_training(false);
+                }
+            }
+            Command::Step => {
+                if self.core.training.is_live() {
+                    self.core.training.send(TrainerCommand::Step);
+                } else if self.core.training.has_model() {
+                    self.core.pending = Some(Pending::StartTraining);
+                } else if self.start_training(true) {
+                    self.core.training.send(TrainerCommand::Step);
+                }
+            }
+            Command::Pause => self.core.training.send(TrainerCommand::Pause),
+            Command::Resume => self.core.training.send(TrainerCommand::Resume),
+            Command::StopTraining => self.core.training.halt(),
+            Command::SetLiveLr(lr) => match crate::model::settings::lr(lr) {
+                Ok(()) => {
+                    self.core.training.live_lr = lr;
+                    self.core.training.send(TrainerCommand::SetLr(lr));
+                }
+                Err(e) => self.error(e),
+            },
+            Command::SetStatsEvery(n) => {
+                self.core.training.live_stats_every = n;
+                self.core.training.send(TrainerCommand::SetStatsEvery(n));
+            }
+            Command::Evaluate => {
+                if self.core.training.has_model() {
+                    self.core.training.send(TrainerCommand::Evaluate);
+                } else {
+                    self.error("nothing to evaluate: train the graph or load weights first");
+                }
+            }
+            Command::SaveWeights(p) => {
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                self.core.training.send(TrainerCommand::SaveWeights(p));
+            }
+            Command::SaveCheckpoint => self.core.training.send(TrainerCommand::SaveCheckpoint),
+            Command::LoadWeights(p) => {
+                if self.core.training.session.is_some() || self.start_training(true) {
+                    self.core.training.send(TrainerCommand::LoadWeights(p));
+                }
+            }
+        }
+    }
+
+    /// Whether `c` would change what a live run was built from.
+    fn changes_structure(&self, c: &Command) -> bool {
+        let doc = &self.core.doc;
+        let differs = |other: Option<&hyphae::graph::GraphFile>| {
+            other.is_some_and(|o| {
+                o.inputs != doc.file.inputs
+                    || o.nodes != doc.file.nodes
+                    || o.training != doc.file.training
+            })
+        };
+        match c {
+            Command::Undo => differs(doc.peek_undo()),
+            Command::Redo => differs(doc.peek_redo()),
+            Command::Delete | Command::Duplicate => !self.core.selection.is_empty(),
+            c => c.is_structural(),
+        }
+    }
+
+    pub(crate) fn info(&mut self, msg: impl Into<String>) {
+        self.core.status = Some((msg.into(), false));
+    }
+
+    pub(crate) fn error(&mut self, msg: impl Into<String>) {
+        self.core.status = Some((msg.into(), true));
+    }
+
+    /// Runs `p` now, or asks first when it would discard unsaved changes or a model.
+    fn request(&mut self, p: Pending) {
+        let loses_model = self.core.training.has_model() || self.core.training.is_live();
+        if self.core.doc.is_dirty() || loses_model {
+            self.core.pending = Some(p);
+        } else {
+            self.run_pending(p);
+        }
+    }
+
+    fn confirm(&mut self, save: bool) {
+        let Some(p) = self.core.pending.clone() else {
+            return;
+        };
+        if save && self.core.doc.is_dirty() {
+            // Saving an untitled graph opens the dialog; the pending action waits for it.
+            self.run(Command::Save);
+            if self.core.doc.is_dirty() {
+                return;
+            }
+        }
+        self.core.pending = None;
+        self.run_pending(p);
+    }
+
+    fn run_pending(&mut self, p: Pending) {
+        match p {
+            Pending::New => {
+                self.set_document(Document::default());
+                self.info("new graph");
+            }
+            Pending::Template(path) => match Document::load(&path) {
+                Ok(doc) => {
+                    // The template's graph, unsaved and not dirty: Save asks where.
+                    self.set_document(Document::new(doc.file, None));
+                    self.info(format!("new graph from template {}", path.display()));
+                }
+                Err(e) => self.load_failed(e),
+            },
+            Pending::Open(path) => match Document::load(&path) {
+                Ok(doc) => {
+                    self.set_document(doc);
+                    self.core.recent.remember(&path);
+                    self.info(format!("opened {}", path.display()));
+                }
+                Err(e) => self.load_failed(e),
+            },
+            Pending::Quit => {
+                self.core.allow_close = true;
+                if let Some(ctx) = &self.egui_ctx {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+            Pending::StartTraining => {
+                self.core.training.discard();
+                self.start_training(false);
+            }
+        }
+    }
+
+    fn load_failed(&mut self, e: String) {
+        self.core.load_error = Some(e.clone());
+        self.error(e);
+    }
+
+    fn set_document(&mut self, doc: Document) {
+        self.core.doc = doc;
+        self.core.load_error = None;
+        self.core.selection.clear();
+        self.core.training.discard();
+        self.core.training.clear_statistics();
+        self.ui.field_error = None;
+        self.canvas.reset();
+    }
+
+    fn save_to(&mut self, path: &Path) {
+        match self.core.doc.save_to(path) {
+            Ok(()) => {
+                self.core.recent.remember(path);
+                self.info(format!("saved {}", path.display()));
+            }
+            Err(e) => self.error(format!("cannot save: {e}")),
+        }
+    }
+
+    fn open_dialog(&mut self, mode: DialogMode) {
+        let path = match (&self.core.doc.path, mode) {
+            (Some(p), _) => p.display().to_string(),
+            (None, DialogMode::SaveAs) => "untitled.ron".to_string(),
+            (None, DialogMode::Open) => format!("{}/", self.core.templates_dir.display()),
+        };
+        self.ui.dialog = Some(FileDialog { mode, path });
+    }
+
+    fn copy(&mut self) {
+        let names = self.core.selection.names().to_vec();
+        if let Some(text) = clipboard::copy(&self.core.doc, &names) {
+            if let Some(ctx) = &self.egui_ctx {
+                ctx.copy_text(text.clone());
+            }
+            self.info(format!("copied {} item(s)", names.len()));
+            self.core.clipboard = Some(text);
+        }
+    }
+
+    /// Pastes into the middle of the view, so the pasted nodes are seen.
+    fn paste(&mut self, text: Option<String>) {
+        let candidate = text
+            .filter(|t| clipboard::is_fragment(t))
+            .or_else(|| self.core.clipboard.clone());
+        let Some(t) = candidate else { return };
+        let at = self.canvas.view_center();
+        let at = (at.0 - 100.0, at.1 - 60.0);
+        match clipboard::paste(&mut self.core.doc, &t, at) {
+            Ok(names) => {
+                self.info(format!("pasted {} item(s)", names.len()));
+                self.core.selection.set(names);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Copies of the selection, just below and right of it.
+    fn duplicate(&mut self) {
+        let names = self.core.selection.names().to_vec();
+        let Some(text) = clipboard::copy(&self.core.doc, &names) else {
+            return;
+        };
+        let f = &self.core.doc.file;
+        let (x, y) = names
+            .iter()
+            .filter_map(|n| f.layout.get(n))
+            .fold((f32::INFINITY, f32::INFINITY), |(x, y), p| {
+                (x.min(p.0), y.min(p.1))
+            });
+        let at = if x.is_finite() {
+            (x + 40.0, y + 40.0)
+        } else {
+            self.canvas.view_center()
+        };
+        match clipboard::paste(&mut self.core.doc, &text, at) {
+            Ok(new) => self.core.selection.set(new),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// A free spot near the middle of the view, so a new node never lands on another.
+    fn free_spot_in_view(&self) -> (f32, f32) {
+        let c = self.canvas.view_center();
+        layout::free_spot(
+            &self.core.doc.file,
+            (c.0 - 95.0, c.1 - 50.0),
+            (190.0, 100.0),
+        )
+    }
+
+    /// A new Features input takes the dataset's sample shape when the graph names one.
+    fn default_input_shape(&self) -> Vec<usize> {
+        self.core
+            .doc
+            .file
+            .training
+            .dataset
+            .as_deref()
+            .and_then(|s| dataset::describe(&self.resolved_dataset(s)).ok())
+            .map_or(vec![1, 28, 28], |i| i.sample_shape)
+    }
+
+    fn add_node(&mut self, op: hyphae::ops::Op, pos: Option<(f32, f32)>, wire: Option<WireEnd>) {
+        let pos = pos.unwrap_or_else(|| self.free_spot_in_view());
+        let name = self.core.doc.add_node(op, pos);
+        let wired = match wire {
+            Some(WireEnd::FromOutput(src)) => self.core.doc.connect(&src, &name, 0),
+            Some(WireEnd::ToInput { node, port }) => self.core.doc.connect(&name, &node, port),
+            None => Ok(()),
+        };
+        if let Err(e) = wired {
+            self.error(e);
+        }
+        self.core.selection.set(vec![name]);
+    }
+
+    fn resolved_dataset(&self, spec: &str) -> String {
+        dataset::resolve(spec, self.core.doc.path.as_deref())
+    }
+
+    fn fit_inputs(&mut self) {
+        let Some(spec) = self.core.doc.file.training.dataset.clone() else {
+            self.error("pick a dataset first");
+            return;
+        };
+        match dataset::describe(&self.resolved_dataset(&spec)) {
+            Ok(info) => {
+                let done = self.core.doc.edit(|f| fit::fit_to_dataset(f, &info));
+                if done.is_empty() {
+                    self.info(format!("the data inputs already match {spec}"));
+                } else {
+                    self.info(done.join("; "));
+                }
+            }
+            Err(e) => self.error(format!("dataset {spec}: {e}")),
+        }
+    }
+
+    /// Starts a run on the graph as it is; `false` (with the reason shown) if it cannot.
+    fn start_training(&mut self, paused: bool) -> bool {
+        let Some(graph) = self.core.doc.valid.clone() else {
+            self.error("fix the graph's errors before training");
+            return false;
+        };
+        let Some(spec) = self.core.doc.file.training.dataset.clone() else {
+            self.error("no dataset: pick one in the training panel");
+            return false;
+        };
+        let dataset = self.resolved_dataset(&spec);
+        let wake = self.egui_ctx.clone().map(|ctx| {
+            Box::new(move |routine: bool| {
+                if routine {
+                    ctx.request_repaint_after(STEP_REPAINT);
+                } else {
+                    ctx.request_repaint();
+                }
+            }) as crate::session::trainer_thread::Wake
+        });
+        self.core.training.start(graph, dataset, paused, wake);
+        true
+    }
+}
+
+/// Longest wait before a step's news is painted (≈ 4 frames/s while training).
+const STEP_REPAINT: std::time::Duration = std::time::Duration::from_millis(250);

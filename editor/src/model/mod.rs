@@ -1,0 +1,18 @@
+//! The editor's model: everything it edits and knows, with no UI in it (no egui imports).
+//! The UI reads it; only the command handler (`crate::handler`) changes it.
+
+pub mod clipboard;
+pub mod dataset;
+pub mod document;
+pub mod files;
+pub mod fit;
+pub mod infer;
+pub mod layout;
+pub mod palette;
+pub mod reflect;
+pub mod sample;
+pub mod selection;
+pub mod settings;
+
+pub use document::Document;
+pub use selection::Selection;

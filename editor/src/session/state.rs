@@ -1,0 +1,384 @@
+//! What the UI knows about the training session: curves, per-layer statistics, the phase.
+//! Folded from the trainer thread's messages once per frame; the command handler starts,
+//! halts and discards sessions.
+
+use super::trainer_thread::{Msg, Session, SessionConfig, TrainerCommand, Wake};
+use hyphae::ecs::{ParamStats, TensorStats};
+use hyphae::graph::ValidGraph;
+use hyphae::train::trainer::EvalReport;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Weight of the newest loss in the smoothed curve (exponential moving average).
+const SMOOTHING: f64 = 0.1;
+
+/// Curves of one training run, kept for overlaying later runs.
+#[derive(Clone, Debug, Default)]
+pub struct RunHistory {
+    pub label: String,
+    /// (step, loss) per step.
+    pub loss: Vec<[f64; 2]>,
+    /// Exponential moving average of the loss.
+    pub smoothed: Vec<[f64; 2]>,
+    /// (epoch + 1, value) per epoch.
+    pub valid_loss: Vec<[f64; 2]>,
+    pub valid_acc: Vec<[f64; 2]>,
+    /// (step, lr) per step.
+    pub lr: Vec<[f64; 2]>,
+}
+
+/// One node's activation statistics over time.
+#[derive(Clone, Debug, Default)]
+pub struct NodeHistory {
+    /// (step, mean, std, zero fraction).
+    pub series: Vec<(u64, f32, f32, f32)>,
+    pub latest: TensorStats,
+}
+
+/// One parameter's gradient and update statistics over time.
+#[derive(Clone, Debug, Default)]
+pub struct ParamHistory {
+    /// (step, grad norm, weight norm, update ratio).
+    pub series: Vec<(u64, f64, f64, f64)>,
+    pub latest: ParamStats,
+}
+
+/// Where the session is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Idle,
+    Loading,
+    Running,
+    Paused,
+    /// Paused at the node whose output went NaN/Inf.
+    NonFinite(String),
+    Finished,
+    /// Halted by the user before the last epoch; the model is kept.
+    Stopped,
+    Failed(String),
+}
+
+/// Everything the training panel shows.
+pub struct TrainState {
+    pub session: Option<Session>,
+    pub phase: Phase,
+    pub run: RunHistory,
+    /// Earlier runs of this editor session, overlaid on the plots.
+    pub past: Vec<RunHistory>,
+    pub step: u64,
+    pub epoch: u64,
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    pub epochs: usize,
+    /// Smoothed samples per second.
+    pub samples_per_sec: f64,
+    pub nodes: HashMap<String, NodeHistory>,
+    pub params: HashMap<String, ParamHistory>,
+    pub last_eval: Option<EvalReport>,
+    /// Base learning rate for live changes.
+    pub live_lr: f32,
+    /// Steps between statistics, for live changes.
+    pub live_stats_every: usize,
+    pub messages: Vec<(String, bool)>,
+    /// Evaluations received so far: the evaluation window opens when this moves.
+    pub evaluations: u64,
+    /// Bumped when statistics arrive or are cleared: views that derive from them (the
+    /// canvas badges) recompute only then.
+    pub stats_version: u64,
+    smooth: Option<f64>,
+    runs_started: usize,
+}
+
+impl Default for TrainState {
+    fn default() -> Self {
+        TrainState {
+            session: None,
+            phase: Phase::Idle,
+            run: RunHistory::default(),
+            past: Vec::new(),
+            step: 0,
+            epoch: 0,
+            batch: 0,
+            batches_per_epoch: 0,
+            epochs: 0,
+            samples_per_sec: 0.0,
+            nodes: HashMap::new(),
+            params: HashMap::new(),
+            last_eval: None,
+            live_lr: 0.0,
+            live_stats_every: 0,
+            messages: Vec::new(),
+            evaluations: 0,
+            stats_version: 0,
+            smooth: None,
+            runs_started: 0,
+        }
+    }
+}
+
+impl TrainState {
+    /// Starts a session on `graph` with the data of `dataset` (a spec of
+    /// `hyphae::data::load`); the previous run's curves move to the overlay and its
+    /// model, if any, is dropped.
+    pub fn start(&mut self, graph: ValidGraph, dataset: String, paused: bool, wake: Option<Wake>) {
+        let name = graph
+            .origin
+            .rsplit('/')
+            .next()
+            .unwrap_or("graph")
+            .trim_end_matches(".ron")
+            .to_string();
+        // Runs of this graph, each in a new numbered folder (as `hyphae train` makes).
+        let out_dir = PathBuf::from("runs").join(&name);
+        self.live_lr = graph.file.training.optimizer.lr();
+        self.live_stats_every = graph.file.training.stats_every;
+        if !self.run.loss.is_empty() {
+            self.past.push(std::mem::take(&mut self.run));
+        }
+        self.runs_started += 1;
+        self.run = RunHistory {
+            label: format!("run {}", self.runs_started),
+            ..RunHistory::default()
+        };
+        self.clear_statistics();
+        self.step = 0;
+        self.epoch = 0;
+        self.batch = 0;
+        self.samples_per_sec = 0.0;
+        self.smooth = None;
+        self.phase = Phase::Loading;
+        self.session = Some(Session::spawn(
+            graph,
+            SessionConfig {
+                dataset,
+                paused,
+                out_dir,
+            },
+            wake,
+        ));
+    }
+
+    /// Forgets the per-layer statistics (and so the badges): they describe a graph or a
+    /// run that is no longer there.
+    pub fn clear_statistics(&mut self) {
+        self.nodes.clear();
+        self.params.clear();
+        self.stats_version += 1;
+    }
+
+    pub fn send(&mut self, c: TrainerCommand) {
+        if let Some(s) = &self.session {
+            s.send(c);
+        }
+    }
+
+    /// Ends the run; the model stays for evaluate and save until the next start.
+    pub fn halt(&mut self) {
+        self.send(TrainerCommand::Halt);
+    }
+
+    /// Drops the session and its model.
+    pub fn discard(&mut self) {
+        self.session = None;
+        if !matches!(self.phase, Phase::Failed(_)) {
+            self.phase = Phase::Idle;
+        }
+    }
+
+    /// Whether a run is going on (loading, training or paused mid-run): the graph it
+    /// trains must not change under it.
+    pub fn is_live(&self) -> bool {
+        self.session.is_some()
+            && matches!(
+                self.phase,
+                Phase::Loading | Phase::Running | Phase::Paused | Phase::NonFinite(_)
+            )
+    }
+
+    /// Whether a trained (or loaded) model is held: evaluate and save use it.
+    pub fn has_model(&self) -> bool {
+        self.session.is_some() && !matches!(self.phase, Phase::Loading | Phase::Failed(_))
+    }
+
+    /// Drains the channel without blocking; returns whether anything arrived.
+    pub fn poll(&mut self) -> bool {
+        let Some(s) = &self.session else {
+            return false;
+        };
+        let mut msgs = Vec::new();
+        while let Ok(m) = s.messages.try_recv() {
+            msgs.push(m);
+        }
+        let done = s.is_done() && s.messages.is_empty();
+        let any = !msgs.is_empty();
+        for m in msgs {
+            self.apply(m);
+        }
+        if done {
+            self.session = None;
+            if !matches!(self.phase, Phase::Failed(_)) {
+                self.phase = Phase::Idle;
+            }
+        }
+        any
+    }
+
+    fn note(&mut self, text: String, bad: bool) {
+        self.messages.push((text, bad));
+        if self.messages.len() > 50 {
+            self.messages.remove(0);
+        }
+    }
+
+    /// Folds one message into the state.
+    pub fn apply(&mut self, m: Msg) {
+        match m {
+            Msg::Ready {
+                batches_per_epoch,
+                epochs,
+                train_samples,
+                valid_samples,
+            } => {
+                self.batches_per_epoch = batches_per_epoch;
+                self.epochs = epochs;
+                self.note(
+                    format!("data: {train_samples} training, {valid_samples} validation samples"),
+                    false,
+                );
+            }
+            Msg::Step {
+                step,
+                epoch,
+                batch,
+                loss,
+                lr,
+                samples_per_sec,
+            } => {
+                self.step = step;
+                self.epoch = epoch;
+                self.batch = batch;
+                let x = step as f64;
+                self.run.loss.push([x, loss]);
+                let s = match self.smooth {
+                    Some(s) if s.is_finite() => s + SMOOTHING * (loss - s),
+                    _ => loss,
+                };
+                self.smooth = Some(s);
+                self.run.smoothed.push([x, s]);
+                self.run.lr.push([x, lr as f64]);
+                self.samples_per_sec = if self.samples_per_sec > 0.0 {
+                    0.9 * self.samples_per_sec + 0.1 * samples_per_sec
+                } else {
+                    samples_per_sec
+                };
+            }
+            Msg::Epoch { epoch, valid, .. } => {
+                let x = epoch as f64 + 1.0;
+                self.run.valid_loss.push([x, valid.loss]);
+                if let Some(a) = valid.accuracy {
+                    self.run.valid_acc.push([x, a]);
+                }
+                self.note(
+                    format!(
+                        "epoch {}: validation loss {:.4}{}",
+                        epoch + 1,
+                        valid.loss,
+                        valid
+                            .accuracy
+                            .map_or(String::new(), |a| format!(", accuracy {:.1}%", a * 100.0))
+                    ),
+                    false,
+                );
+                self.last_eval = Some(valid);
+            }
+            Msg::Stats {
+                step,
+                nodes,
+                params,
+            } => {
+                self.stats_version += 1;
+                for (name, st) in nodes {
+                    let h = self.nodes.entry(name).or_default();
+                    h.series.push((step, st.mean, st.std, st.zero_fraction));
+                    h.latest = st;
+                }
+                for (name, st) in params {
+                    let h = self.params.entry(name).or_default();
+                    h.series
+                        .push((step, st.grad_norm, st.weight_norm, st.update_ratio));
+                    h.latest = st;
+                }
+            }
+            Msg::Running => {
+                if !matches!(self.phase, Phase::Finished | Phase::Stopped) {
+                    self.phase = Phase::Running;
+                }
+            }
+            Msg::Paused { .. } => {
+                if !matches!(
+                    self.phase,
+                    Phase::NonFinite(_) | Phase::Finished | Phase::Stopped
+                ) {
+                    self.phase = Phase::Paused;
+                }
+            }
+            Msg::NonFinite { step, node } => {
+                self.note(
+                    format!("step {step}: NaN/Inf first appeared in `{node}`; training paused"),
+                    true,
+                );
+                self.phase = Phase::NonFinite(node);
+            }
+            Msg::Finished { step } => {
+                self.phase = Phase::Finished;
+                self.note(format!("finished after {step} steps"), false);
+            }
+            Msg::Halted { step } => {
+                self.phase = Phase::Stopped;
+                self.note(
+                    format!("stopped after {step} steps; the model is kept until the next start"),
+                    false,
+                );
+            }
+            Msg::Evaluated(r) => {
+                self.note(
+                    format!(
+                        "evaluation: loss {:.4}{} on {} samples",
+                        r.loss,
+                        r.accuracy
+                            .map_or(String::new(), |a| format!(", accuracy {:.1}%", a * 100.0)),
+                        r.samples
+                    ),
+                    false,
+                );
+                self.evaluations += 1;
+                self.last_eval = Some(r);
+            }
+            Msg::Info(t) => self.note(t, false),
+            Msg::Error(e) => {
+                self.note(e.clone(), true);
+                if matches!(self.phase, Phase::Loading) {
+                    self.phase = Phase::Failed(e);
+                }
+            }
+        }
+    }
+
+    /// The node where NaN/Inf appeared, if training is paused there.
+    pub fn non_finite_node(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::NonFinite(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Estimated seconds left, from the smoothed throughput.
+    pub fn eta_secs(&self, batch_size: usize) -> Option<f64> {
+        if self.samples_per_sec <= 0.0 || self.batches_per_epoch == 0 {
+            return None;
+        }
+        let total = (self.epochs * self.batches_per_epoch) as f64;
+        let done = (self.epoch as usize * self.batches_per_epoch + self.batch) as f64;
+        Some((total - done).max(0.0) * batch_size as f64 / self.samples_per_sec)
+    }
+}

@@ -1,0 +1,406 @@
+//! The canvas view: keeps the snarl in step with the document, fits and moves the view,
+//! and turns clicks, drags and drops into commands.
+//!
+//! Selection has one owner, the editor's `Selection`. Snarl keeps its own (rectangle and
+//! Shift+click) by node index in egui memory; it is adopted when the user changes it, and
+//! thrown away (a fresh snarl id) whenever it could disagree: after a rebuild, whose
+//! indices mean other nodes, or when the editor's selection no longer contains it.
+
+use super::canvas::{Viewer, build, severity_color};
+use crate::app::EditorCore;
+use crate::command::{Command, Queue};
+use crate::model::layout::{self, Size};
+use crate::model::reflect;
+use crate::session::Badge;
+use crate::session::badges::badges;
+use egui::emath::TSTransform;
+use egui::{Id, Pos2, Rect, RichText, Ui};
+use egui_snarl::Snarl;
+use egui_snarl::ui::{SnarlStyle, SnarlWidget};
+use hyphae::graph::{InputDecl, NodeDecl};
+use hyphae::ops::Op;
+use std::collections::HashMap;
+
+const CANVAS_ID: &str = "hyphae-canvas";
+/// Zoom limits: far enough out for a 500-node chain, close enough to read a port.
+const MIN_SCALE: f32 = 0.004;
+const MAX_SCALE: f32 = 2.5;
+/// Fit-to-view never magnifies a small graph past this (text stays its normal size).
+const FIT_MAX_SCALE: f32 = 1.0;
+
+pub struct CanvasView {
+    snarl: Snarl<String>,
+    /// Names in snarl order (`NodeId(i)` ↔ `names[i]`).
+    names: Vec<String>,
+    /// The structure (without layout) the snarl was built from.
+    built: Option<(Vec<InputDecl>, Vec<NodeDecl>)>,
+    generation: Option<u64>,
+    /// Part of snarl's id: a new value gives snarl fresh memory (no stale selection).
+    epoch: u64,
+    /// Graph → screen, as drawn last frame.
+    transform: TSTransform,
+    /// A transform to impose on the next frame.
+    set_transform: Option<TSTransform>,
+    /// The canvas area on screen.
+    pub rect: Rect,
+    /// Zoom and pan to show the whole graph on the next frame.
+    pub fit_view: bool,
+    /// Node rectangles in graph space, as drawn last frame (real sizes).
+    rects: HashMap<String, Rect>,
+    /// Snarl's own selection last frame, by name.
+    snarl_selection: Vec<String>,
+    /// Node configs as shown on the canvas, for the snarl's build.
+    configs: HashMap<String, String>,
+    /// Badges computed for this statistics version.
+    badges: (u64, HashMap<String, Vec<Badge>>),
+}
+
+impl Default for CanvasView {
+    fn default() -> Self {
+        CanvasView {
+            snarl: Snarl::new(),
+            names: Vec::new(),
+            built: None,
+            generation: None,
+            epoch: 0,
+            transform: TSTransform::IDENTITY,
+            set_transform: None,
+            rect: Rect::from_min_size(Pos2::ZERO, egui::vec2(800.0, 600.0)),
+            fit_view: true,
+            rects: HashMap::new(),
+            snarl_selection: Vec::new(),
+            configs: HashMap::new(),
+            badges: (u64::MAX, HashMap::new()),
+        }
+    }
+}
+
+impl CanvasView {
+    /// A new document: rebuild, forget snarl's memory, fit the view.
+    pub fn reset(&mut self) {
+        self.built = None;
+        self.generation = None;
+        self.epoch += 1;
+        self.rects.clear();
+        self.snarl_selection.clear();
+        self.fit_view = true;
+    }
+
+    pub fn graph_to_screen(&self, p: Pos2) -> Pos2 {
+        self.transform * p
+    }
+
+    pub fn screen_to_graph(&self, p: Pos2) -> Pos2 {
+        self.transform.inverse() * p
+    }
+
+    /// The middle of the view, in graph space.
+    pub fn view_center(&self) -> (f32, f32) {
+        let c = self.screen_to_graph(self.rect.center());
+        (c.x, c.y)
+    }
+
+    /// A node's rectangle in graph space, as drawn last frame.
+    pub fn node_rect(&self, name: &str) -> Option<Rect> {
+        self.rects.get(name).copied()
+    }
+
+    /// A node's size as drawn last frame.
+    pub fn node_size(&self, name: &str) -> Option<Size> {
+        self.rects.get(name).map(|r| (r.width(), r.height()))
+    }
+
+    /// Centres the view on a node (zooming in to a legible scale if needed).
+    pub fn reveal(&mut self, name: &str) {
+        let Some(r) = self.rects.get(name).copied() else {
+            return;
+        };
+        let scale = self.transform.scaling.max(0.8);
+        let t = self.rect.center().to_vec2() - r.center().to_vec2() * scale;
+        self.set_transform = Some(TSTransform::new(t, scale));
+    }
+
+    /// Moves the view by `delta` screen points and zooms by `zoom` around its middle
+    /// (the measure command's pan/zoom phase).
+    pub fn pan_zoom(&mut self, delta: egui::Vec2, zoom: f32) {
+        let c = self.rect.center().to_vec2();
+        let t = TSTransform::from_translation(c + delta)
+            * TSTransform::from_scaling(zoom)
+            * TSTransform::from_translation(-c)
+            * self.transform;
+        self.set_transform = Some(t);
+    }
+
+    /// Pans so that graph point `p` is in the middle of the view (minimap clicks).
+    pub fn center_on(&mut self, p: Pos2) {
+        let scale = self.transform.scaling;
+        let t = self.rect.center().to_vec2() - p.to_vec2() * scale;
+        self.set_transform = Some(TSTransform::new(t, scale));
+    }
+
+    /// Every node's rectangle in graph space: as drawn, or estimated before the first
+    /// frame.
+    pub fn graph_rects(&self, core: &EditorCore) -> Vec<(String, Rect)> {
+        let f = &core.doc.file;
+        self.names
+            .iter()
+            .filter_map(|n| {
+                let r = self.rects.get(n).copied().or_else(|| {
+                    let &(x, y) = f.layout.get(n)?;
+                    let (w, h) = layout::estimated_size(f, n);
+                    Some(Rect::from_min_size(egui::pos2(x, y), egui::vec2(w, h)))
+                })?;
+                Some((n.clone(), r))
+            })
+            .collect()
+    }
+
+    /// The view that shows the whole graph, from the nodes' real sizes.
+    fn fitted(&self, core: &EditorCore) -> Option<TSTransform> {
+        let bb = self
+            .graph_rects(core)
+            .into_iter()
+            .fold(Rect::NOTHING, |bb, (_, r)| bb.union(r));
+        if !bb.is_finite() || bb.width() <= 0.0 {
+            return None;
+        }
+        let bb = bb.expand(30.0);
+        let r = self.rect;
+        let scale = (r.width() / bb.width())
+            .min(r.height() / bb.height())
+            .clamp(MIN_SCALE, FIT_MAX_SCALE);
+        let translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
+        Some(TSTransform::new(translation, scale))
+    }
+
+    /// Rebuilds the snarl when the graph's structure changed; positions alone are copied.
+    fn sync(&mut self, core: &EditorCore) {
+        let doc = &core.doc;
+        if self.generation == Some(doc.generation) {
+            return;
+        }
+        self.generation = Some(doc.generation);
+        let structure = (doc.file.inputs.clone(), doc.file.nodes.clone());
+        if self.built.as_ref() == Some(&structure) {
+            let ids: Vec<_> = self.snarl.node_ids().map(|(id, _)| id).collect();
+            for id in ids {
+                if let Some(info) = self.snarl.get_node_info_mut(id)
+                    && let Some(&(x, y)) = doc.file.layout.get(&info.value)
+                {
+                    info.pos = egui::pos2(x, y);
+                }
+            }
+            return;
+        }
+        self.snarl = build(doc);
+        self.names = doc.names();
+        self.configs = doc
+            .file
+            .nodes
+            .iter()
+            .filter_map(|n| reflect::short_config(&n.op).map(|c| (n.name.clone(), c)))
+            .collect();
+        self.built = Some(structure);
+        // Snarl's selection is by index: after a rebuild it would name other nodes.
+        self.epoch += 1;
+        self.snarl_selection.clear();
+        self.rects.retain(|n, _| doc.exists(n));
+    }
+
+    /// Positions the user dragged, as one move command; dragging one of several selected
+    /// nodes moves them all.
+    fn moves(&self, core: &EditorCore) -> Vec<(String, (f32, f32))> {
+        let layout = &core.doc.file.layout;
+        let mut moved: Vec<(String, (f32, f32), egui::Vec2)> = Vec::new();
+        for (id, pos, _) in self.snarl.nodes_pos_ids() {
+            if let Some(name) = self.names.get(id.0) {
+                let old = layout.get(name).copied().unwrap_or((pos.x, pos.y));
+                let d = egui::vec2(pos.x - old.0, pos.y - old.1);
+                if d.length() > 0.01 {
+                    moved.push((name.clone(), (pos.x, pos.y), d));
+                }
+            }
+        }
+        if let [(name, _, d)] = moved.as_slice()
+            && core.selection.contains(name)
+        {
+            // Snarl moved only the dragged node (it did not know the selection).
+            return core
+                .selection
+                .names()
+                .iter()
+                .filter_map(|n| layout.get(n).map(|&(x, y)| (n.clone(), (x + d.x, y + d.y))))
+                .collect();
+        }
+        moved.into_iter().map(|(n, p, _)| (n, p)).collect()
+    }
+
+    pub fn show(&mut self, ui: &mut Ui, core: &EditorCore, q: &mut Queue) {
+        // Snarl's selection must never show more than the editor's.
+        if !self
+            .snarl_selection
+            .iter()
+            .all(|n| core.selection.contains(n))
+        {
+            self.epoch += 1;
+            self.snarl_selection.clear();
+            self.set_transform.get_or_insert(self.transform);
+        }
+        let epoch = self.epoch;
+        self.sync(core);
+        if self.epoch != epoch {
+            self.set_transform.get_or_insert(self.transform);
+        }
+        self.rect = ui.max_rect();
+        if std::mem::take(&mut self.fit_view)
+            && let Some(t) = self.fitted(core)
+        {
+            self.set_transform = Some(t);
+        }
+        let id = Id::new(CANVAS_ID).with(self.epoch);
+        let style = SnarlStyle {
+            collapsible: Some(false),
+            node_layout: Some(egui_snarl::ui::NodeLayout::sandwich()),
+            crisp_magnified_text: Some(false),
+            min_scale: Some(MIN_SCALE),
+            max_scale: Some(MAX_SCALE),
+            // The editor draws the selection itself (one highlight, one truth).
+            select_style: Some(egui_snarl::ui::SelectionStyle {
+                margin: egui::Margin::ZERO,
+                rounding: egui::CornerRadius::ZERO,
+                fill: egui::Color32::TRANSPARENT,
+                stroke: egui::Stroke::NONE,
+            }),
+            ..SnarlStyle::new()
+        };
+        let tr = &core.training;
+        // Badges describe the run in progress: gone after Stop, a new run or an edit.
+        if tr.is_live() && self.badges.0 != tr.stats_version {
+            let doc = &core.doc;
+            let b = badges(tr, |n| doc.node(n).is_some_and(|d| d.op.kind() == "ReLU"));
+            self.badges = (tr.stats_version, b);
+        }
+        let empty = HashMap::new();
+        let shown = if tr.is_live() { &self.badges.1 } else { &empty };
+        let mut viewer = Viewer {
+            badges: shown,
+            doc: &core.doc,
+            commands: Vec::new(),
+            configs: &self.configs,
+            rects: Vec::new(),
+            selected: core.selection.names(),
+            transform: self.transform,
+            set_transform: self.set_transform.take(),
+        };
+        let response =
+            SnarlWidget::new()
+                .id(id)
+                .style(style)
+                .show(&mut self.snarl, &mut viewer, ui);
+        self.transform = viewer.transform;
+        let commands = std::mem::take(&mut viewer.commands);
+        self.rects = viewer
+            .rects
+            .iter()
+            .filter_map(|(id, r)| self.names.get(id.0).map(|n| (n.clone(), *r)))
+            .collect();
+        self.click_select(ui, q);
+        if let Some(op) = response.dnd_release_payload::<Op>() {
+            let p = ui
+                .ctx()
+                .pointer_interact_pos()
+                .map(|p| self.screen_to_graph(p))
+                .unwrap_or_default();
+            q.push(Command::AddNode {
+                op: Box::new((*op).clone()),
+                pos: Some((p.x, p.y)),
+                wire: None,
+            });
+        }
+        let moves = self.moves(core);
+        if !moves.is_empty() {
+            q.push(Command::Move(moves));
+        }
+        for c in commands {
+            q.push(c);
+        }
+        let sel: Vec<String> = egui_snarl::ui::get_selected_nodes(id, ui.ctx())
+            .into_iter()
+            .filter_map(|n| self.names.get(n.0).cloned())
+            .collect();
+        if sel != self.snarl_selection {
+            if !sel.is_empty() {
+                q.push(Command::Select(sel.clone()));
+            }
+            self.snarl_selection = sel;
+        }
+        super::minimap::show(ui, self, core);
+        self.legend(ui, core);
+    }
+
+    /// A plain click on a node selects it alone; on the background, selects nothing.
+    fn click_select(&self, ui: &Ui, q: &mut Queue) {
+        let click = ui.ctx().input(|i| {
+            (i.pointer.primary_clicked() && i.modifiers.is_none())
+                .then(|| i.pointer.interact_pos())
+                .flatten()
+        });
+        let Some(p) = click else { return };
+        if !self.rect.contains(p) || egui::Popup::is_any_open(ui.ctx()) {
+            return;
+        }
+        // Clicks on floating windows (find, dialogs) are not canvas clicks.
+        if ui
+            .ctx()
+            .layer_id_at(p)
+            .is_some_and(|l| l.order != egui::Order::Background && l.order != egui::Order::Middle)
+        {
+            return;
+        }
+        let g = self.screen_to_graph(p);
+        let hit = self
+            .rects
+            .iter()
+            .find(|(_, r)| r.contains(g))
+            .map(|(n, _)| n.clone());
+        q.push(match hit {
+            Some(n) => Command::Select(vec![n]),
+            None => Command::ClearSelection,
+        });
+    }
+
+    /// The empty-graph hint, and the badge colours while a run shows badges.
+    fn legend(&self, ui: &mut Ui, core: &EditorCore) {
+        if core.doc.file.nodes.is_empty() && core.doc.file.inputs.is_empty() {
+            ui.put(
+                Rect::from_center_size(self.rect.center(), egui::vec2(420.0, 60.0)),
+                egui::Label::new(
+                    RichText::new(
+                        "Empty graph: add a Data input and ops from the palette,\n\
+                         or right-click the canvas. Drag from an output to an input to connect.",
+                    )
+                    .weak(),
+                ),
+            );
+        }
+        if !self.badges.1.is_empty() && core.training.is_live() {
+            let at = self.rect.left_top() + egui::vec2(10.0, 8.0);
+            let painter = ui.painter();
+            let mut x = at.x;
+            for (s, text) in [
+                (crate::session::Severity::Warning, "warning"),
+                (crate::session::Severity::Serious, "serious"),
+                (crate::session::Severity::Fatal, "NaN/Inf"),
+            ] {
+                let r = painter.text(
+                    egui::pos2(x, at.y),
+                    egui::Align2::LEFT_TOP,
+                    format!("■ {text}"),
+                    egui::FontId::proportional(12.0),
+                    severity_color(s),
+                );
+                x = r.right() + 12.0;
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The canvas through user gestures: one selection model, wires that keep their slots,
+//! wires pulled off and dropped, palette placement, paste, layout and fit-to-view.
+
+mod common;
+
+use common::*;
+use egui::{Key, Modifiers, Rect};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use hyphae_editor::EditorApp;
+
+/// A graph-space rectangle's screen position.
+fn screen_rect(h: &Harness<'_, EditorApp>, r: Rect) -> Rect {
+    Rect::from_min_max(
+        h.state().graph_to_screen(r.min),
+        h.state().graph_to_screen(r.max),
+    )
+}
+
+fn node_rect(h: &Harness<'_, EditorApp>, name: &str) -> Rect {
+    let r = h.state().canvas.node_rect(name).expect("node drawn");
+    screen_rect(h, r)
+}
+
+/// A point of the canvas with no node under it, below the graph.
+fn background(h: &Harness<'_, EditorApp>) -> egui::Pos2 {
+    let canvas = h.state().canvas.rect;
+    egui::pos2(canvas.center().x, canvas.bottom() - 30.0)
+}
+
+/// Shift-drag a rectangle around two nodes, click the background, click a third node,
+/// press Delete: exactly the third goes, and nothing else is left selected. (Snarl kept
+/// its rectangle selection by index, so two other nodes stayed "selected".)
+#[test]
+fn delete_removes_exactly_what_is_highlighted() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    let (a, b) = (node_rect(&h, "x"), node_rect(&h, "fc1"));
+    let around = a.union(b).expand(12.0);
+    drag(
+        &mut h,
+        around.left_top(),
+        around.right_bottom(),
+        Modifiers::SHIFT,
+    );
+    let mut sel = selected(&h);
+    sel.sort();
+    assert_eq!(sel, ["fc1", "x"], "the rectangle selects the two nodes");
+
+    let bg = background(&h);
+    click_at(&mut h, bg, Modifiers::NONE);
+    assert!(
+        selected(&h).is_empty(),
+        "a background click clears the selection"
+    );
+
+    click_node(&mut h, "fc2");
+    assert_eq!(selected(&h), ["fc2"]);
+    h.key_press(Key::Delete);
+    h.run_steps(4);
+    let doc = &h.state().core.doc;
+    assert!(!doc.exists("fc2"), "fc2 deleted");
+    assert!(doc.exists("x") && doc.exists("fc1") && doc.exists("act1"));
+    assert!(selected(&h).is_empty(), "nothing selected after the delete");
+    assert!(h.query_by_label("2 items selected").is_none());
+    h.key_press(Key::Delete);
+    h.run_steps(3);
+    assert_eq!(
+        h.state().core.doc.file.nodes.len(),
+        2,
+        "a second Delete deletes nothing"
+    );
+}
+
+/// Dragging one of several selected nodes moves them all by the same amount.
+#[test]
+fn dragging_one_selected_node_moves_the_group() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run_steps(2);
+    assert_eq!(selected(&h).len(), 4);
+    let before = h.state().core.doc.file.layout.clone();
+    let from = node_pos(&h, "fc1");
+    drag(&mut h, from, from + egui::vec2(80.0, 40.0), Modifiers::NONE);
+    let after = &h.state().core.doc.file.layout;
+    let d = |n: &str| (after[n].0 - before[n].0, after[n].1 - before[n].1);
+    let moved = d("fc1");
+    assert!(moved.0 > 1.0, "fc1 moved: {moved:?}");
+    for n in ["x", "act1", "fc2"] {
+        let m = d(n);
+        assert!(
+            (m.0 - moved.0).abs() < 0.5 && (m.1 - moved.1).abs() < 0.5,
+            "{n} moved with the group: {m:?} vs {moved:?}"
+        );
+    }
+    // One gesture, one undo step.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(h.state().core.doc.file.layout, before);
+}
+
+/// Opening another graph or starting a new one leaves nothing selected.
+#[test]
+fn selection_is_cleared_by_new_and_open() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    let around = node_rect(&h, "x").union(node_rect(&h, "fc1")).expand(12.0);
+    drag(
+        &mut h,
+        around.left_top(),
+        around.right_bottom(),
+        Modifiers::SHIFT,
+    );
+    assert_eq!(selected(&h).len(), 2);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    h.run_steps(3);
+    assert!(selected(&h).is_empty());
+    // The next graph's first nodes are not picked up by a stale rectangle.
+    add_from_palette(&mut h, "Data input");
+    add_from_palette(&mut h, "Linear");
+    h.run_steps(3);
+    assert_eq!(selected(&h).len(), 1);
+}
+
+/// Disconnecting a loss's prediction keeps its target wire in the target slot (it used
+/// to jump into `input`).
+#[test]
+fn each_input_slot_keeps_its_own_wire() {
+    let mut h = opened("graphs/spirals_mlp.ron");
+    h.state_mut().select(vec!["loss".into()]);
+    h.run_steps(2);
+    connect_in_inspector(&mut h, "input", "— (disconnect)");
+    let loss = h.state().core.doc.node("loss").unwrap().clone();
+    assert_eq!(loss.inputs, ["", "label"], "target keeps its slot");
+    assert!(
+        h.state()
+            .core
+            .doc
+            .errors_for("loss")
+            .iter()
+            .any(|e| e.port.as_deref() == Some("input")),
+        "the empty slot is reported on its port"
+    );
+    h.get_by_label("input `input` is not connected");
+    // Reconnecting fills the same slot.
+    connect_in_inspector(&mut h, "input", "logits");
+    assert_eq!(
+        h.state().core.doc.node("loss").unwrap().inputs,
+        ["logits", "label"]
+    );
+    assert!(h.state().core.doc.errors.is_empty());
+}
+
+/// Clicking the palette three times places three nodes that do not overlap.
+#[test]
+fn palette_clicks_never_drop_a_node_on_another() {
+    let mut h = harness(editor());
+    let names: Vec<String> = (0..3).map(|_| add_from_palette(&mut h, "ReLU")).collect();
+    h.run_steps(2);
+    let rects: Vec<Rect> = names.iter().map(|n| node_rect(&h, n)).collect();
+    for i in 0..3 {
+        for j in i + 1..3 {
+            assert!(
+                !rects[i].intersects(rects[j]),
+                "{} overlaps {}",
+                names[i],
+                names[j]
+            );
+        }
+    }
+}
+
+/// Paste lands in the middle of the view, not at the copied nodes' old place.
+#[test]
+fn paste_lands_in_view() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    h.state_mut().select(vec!["fc1".into()]);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::C);
+    h.run_steps(2);
+    // Pan far away from the graph.
+    h.state_mut()
+        .canvas
+        .pan_zoom(egui::vec2(-3000.0, -2000.0), 1.0);
+    h.run_steps(2);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::V);
+    h.run_steps(3);
+    let pasted = selected(&h);
+    assert_eq!(pasted.len(), 1);
+    let r = node_rect(&h, &pasted[0]);
+    assert!(
+        h.state().canvas.rect.contains_rect(r),
+        "pasted node {r:?} inside the view {:?}",
+        h.state().canvas.rect
+    );
+}
+
+/// Fit-to-view shows every node of a 150-node graph, at whatever zoom it takes.
+#[test]
+fn fit_to_view_shows_a_150_node_graph_whole() {
+    let dir = tmp_dir("fit150");
+    let path = dir.join("r150.ron");
+    hyphae_editor::model::sample::residual_mlp(150, 16)
+        .save(&path)
+        .unwrap();
+    let mut app = editor();
+    assert!(app.open(&path));
+    let mut h = harness(app);
+    h.state_mut().canvas.fit_view = true;
+    h.run_steps(3);
+    let view = h.state().canvas.rect;
+    let names = h.state().core.doc.names();
+    assert!(names.len() >= 150);
+    for n in &names {
+        let r = node_rect(&h, n);
+        assert!(
+            view.expand(1.0).contains_rect(r),
+            "{n} at {r:?} outside {view:?}"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The inspector through user gestures: data inputs, config fields, numeric fields.
+
+mod common;
+
+use common::*;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use hyphae::graph::Source;
+use hyphae::ops::Op;
+
+/// A new data input switched to Labels takes the shape a loss expects of class labels
+/// (`[]`), and any shape, `[]` included, can be typed. (It kept `[1, 28, 28]`, and "−"
+/// stopped at one dimension, so a classifier could not be built from an empty canvas.)
+#[test]
+fn a_labels_input_defaults_to_the_loss_shape_and_takes_any_typed_shape() {
+    let mut h = harness(editor());
+    let label = add_from_palette(&mut h, "Data input");
+    choose(&mut h, "source", "Labels");
+    let input = |h: &egui_kittest::Harness<'_, hyphae_editor::EditorApp>| {
+        h.state().core.doc.file.inputs[0].clone()
+    };
+    assert_eq!(input(&h).source, Source::Labels);
+    assert_eq!(input(&h).shape, Vec::<usize>::new(), "class labels: []");
+    enter_text(&mut h, "shape", "[3, 4]");
+    assert_eq!(input(&h).shape, vec![3, 4]);
+    // "−" goes all the way down to no dimension.
+    for _ in 0..2 {
+        h.get_by_label("−").click();
+        h.run_steps(2);
+    }
+    assert_eq!(input(&h).shape, Vec::<usize>::new());
+    enter_text(&mut h, "shape", "[5]");
+    enter_text(&mut h, "shape", "[]");
+    assert_eq!(input(&h).shape, Vec::<usize>::new());
+    // A bad shape is refused with the reason; the old one stays.
+    enter_text(&mut h, "shape", "[0]");
+    assert_eq!(input(&h).shape, Vec::<usize>::new());
+    h.get_by_label_contains("is not a dimension");
+    assert_eq!(h.state().core.doc.file.inputs[0].name, label);
+}
+
+/// Ticking an unset `in_features` fills in the width the node receives, not 1.
+#[test]
+fn ticking_in_features_prefills_the_inferred_width() {
+    let mut h = harness(editor());
+    let x = add_from_palette(&mut h, "Data input");
+    enter_text(&mut h, "shape", "[7]");
+    let fc = add_from_palette(&mut h, "Linear");
+    connect_in_inspector(&mut h, "input", &x);
+    let unset: Vec<_> = h.get_all_by_label("unset").collect();
+    assert!(!unset.is_empty(), "in_features starts unset");
+    unset[0].click();
+    h.run_steps(3);
+    match &h.state().core.doc.node(&fc).unwrap().op {
+        Op::Linear(l) => assert_eq!(l.in_features, Some(7)),
+        other => panic!("{other:?}"),
+    }
+    assert!(h.state().core.doc.errors.is_empty());
+}
+
+/// A learning rate of 0 or below is refused with a message; a large one is taken as
+/// typed, never clamped.
+#[test]
+fn the_settings_learning_rate_refuses_bad_values_and_never_clamps() {
+    let mut app = editor();
+    assert!(app.open(&workspace().join("graphs/xor.ron")));
+    app.ui.show_training = true;
+    let mut h = harness_sized(app, 1600.0, 1200.0);
+    let lr = |h: &egui_kittest::Harness<'_, hyphae_editor::EditorApp>| {
+        h.state().core.doc.file.training.optimizer.lr()
+    };
+    assert_eq!(lr(&h), 0.1);
+    enter_text(&mut h, "lr", "0");
+    assert_eq!(lr(&h), 0.1, "0 refused");
+    h.get_by_label_contains("must be a number > 0");
+    enter_text(&mut h, "lr", "-1");
+    assert_eq!(lr(&h), 0.1, "negative refused");
+    enter_text(&mut h, "lr", "abc");
+    assert_eq!(lr(&h), 0.1);
+
+    // Typing alone changes nothing; Enter applies.
+    type_into(&mut h, "lr", "100000");
+    assert_eq!(lr(&h), 0.1, "nothing applied while typing");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert_eq!(lr(&h), 100000.0, "taken as typed, not clamped");
+    assert!(h.query_by_role_and_label(Role::TextInput, "lr").is_some());
+}
