@@ -140,7 +140,7 @@ fn non_finite_output_pauses_and_names_the_node() {
 }
 
 #[test]
-fn save_load_and_evaluate_weights() {
+fn a_run_leaves_a_run_folder_and_its_weights_save_load_and_evaluate() {
     let dir = std::env::temp_dir().join(format!("hyphae-editor-weights-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("w.safetensors");
@@ -155,6 +155,28 @@ fn save_load_and_evaluate_weights() {
     wait_for(&mut h, "the end of the run", |s| {
         s.core.training.phase == Phase::Finished
     });
+    // The run went through the engine's training loop: its folder is like `hyphae train`'s.
+    let run = h
+        .state()
+        .core
+        .training
+        .messages
+        .iter()
+        .find_map(|(m, _)| m.strip_prefix("run folder: "))
+        .map(std::path::PathBuf::from)
+        .expect("the run folder is announced");
+    for file in [
+        "metrics.jsonl",
+        "checkpoints",
+        "best.safetensors",
+        "weights.safetensors",
+    ] {
+        assert!(
+            run.join(file).exists(),
+            "{file} missing in {}",
+            run.display()
+        );
+    }
     h.get_by_label("Save weights").click();
     wait_for(&mut h, "the weights file", |_| path.exists());
     drop(h);

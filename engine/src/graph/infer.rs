@@ -5,7 +5,7 @@
 use super::format::GraphFile;
 use super::validate::Ref;
 use crate::error::Error;
-use crate::ops::ParamSpec;
+use crate::ops::{ParamKind, ParamSpec};
 use std::collections::HashMap;
 
 /// What inference learned about one node or data input.
@@ -25,6 +25,15 @@ impl Inferred {
         self.shape
             .as_deref()
             .map(|s| if s.is_empty() { s } else { &s[1..] })
+    }
+
+    /// Number of trainable parameter values.
+    pub fn trainable(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| p.kind == ParamKind::Trainable)
+            .map(ParamSpec::numel)
+            .sum()
     }
 }
 
