@@ -4,7 +4,7 @@
 //! The thread checks its command channel between steps (pause, resume, single step, halt, a
 //! new learning rate, evaluate, save/load weights) and sends [`Msg`]s back over a crossbeam
 //! channel. The UI drains that channel with `try_recv` once per frame, so no frame ever waits
-//! on the trainer. After the last epoch, or a [`TrainerTrainerCommand::Halt`], the thread keeps the
+//! on the trainer. After the last epoch, or a [`TrainerCommand::Halt`], the thread keeps the
 //! trained model (weights and optimizer state) and still answers evaluate and save until the
 //! session is dropped.
 

@@ -40,7 +40,7 @@ pub fn port_count(arity: Arity, connected: usize) -> usize {
 }
 
 /// Builds the snarl for the document: inputs then nodes, in file order, so `NodeId(i)` is
-/// the i-th name of [`names`].
+/// the i-th name of `names`.
 pub fn build(doc: &Document) -> Snarl<String> {
     let mut snarl = Snarl::new();
     let mut ids = std::collections::HashMap::new();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Synthetic inputs: features N(0,1); labels valid for the loss that reads them (class
-/// indices for CrossEntropy, [0,1] targets for BCE, N(0,1) otherwise).
+/// indices for CrossEntropy, \[0, 1\] targets for BCE, N(0,1) otherwise).
 pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tensor> {
     g.file
         .inputs

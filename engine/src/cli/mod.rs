@@ -61,7 +61,7 @@ pub enum Command {
         #[arg(long, value_parser = args::max_steps)]
         max_steps: Option<u64>,
         /// Run folder for metrics.jsonl, checkpoints/, best.safetensors and
-        /// weights.safetensors (default: a new runs/<graph>/run-NNN; runs/<graph>/latest
+        /// weights.safetensors (default: a new `runs/<graph>/run-NNN`; `runs/<graph>/latest`
         /// links to the newest). A folder that holds another run is refused.
         #[arg(long, value_parser = args::run_dir)]
         out: Option<PathBuf>,

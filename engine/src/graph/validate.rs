@@ -136,7 +136,7 @@ impl ValidGraph {
     ///
     /// Stages, each reporting what it finds and all problems reported together: the format
     /// version; names; wiring (inputs resolve, arity, `lr_mult`); cycles; shapes (shared
-    /// with the editor's partial inference, [`super::infer`]); layout keys; training
+    /// with the editor's partial inference, [`super::infer()`]); layout keys; training
     /// settings.
     pub fn validate(file: GraphFile, origin: &str, text: Option<&str>) -> Validation {
         let mut ck = Checker {

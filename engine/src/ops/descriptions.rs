@@ -1,4 +1,4 @@
-//! Every op's one-line doc and config fields, the data behind [`schema()`](super::schema):
+//! Every op's one-line doc and config fields, the data behind [`schema()`](super::schema()):
 //! one table, so the wording stays consistent and is reviewed in one place. The registry
 //! requires an entry here for every op, and a test checks each against what the graph
 //! format accepts (names, required fields, defaults).

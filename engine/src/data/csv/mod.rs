@@ -2,7 +2,7 @@
 //! column, which may hold class names.
 //!
 //! `csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=a,b,na=error|drop|mean,task=classify|regress]`.
-//! [`table`] reads the file (BOM, delimiter, header, trailing delimiters), [`labels`]
+//! `table` reads the file (BOM, delimiter, header, trailing delimiters), `labels`
 //! decides classes or regression, and this file picks the columns, handles missing values,
 //! cuts the train/validation split and standardises with training-split statistics. Every
 //! choice made without an option is reported in the split's notes, with the option that
