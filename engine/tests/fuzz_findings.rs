@@ -35,3 +35,23 @@ fn graphs_with_absurd_input_shapes_are_rejected() {
         assert!(err.contains("node `image`"), "{err}");
     }
 }
+
+/// semantics seed 21 case 907 (after the merge of per-sample shape errors into partial
+/// inference): a loss's scalar output wired as CrossEntropy's target made the error
+/// message slice the missing batch dimension off `[]`.
+#[test]
+fn a_scalar_fed_where_a_batch_is_expected_is_an_error() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "x", shape: [4]), (name: "y", shape: [], source: Labels)],
+    nodes: [
+        (name: "fc", op: Linear(out_features: 4), inputs: ["x"]),
+        (name: "l1", op: SmoothL1Loss(), inputs: ["y", "y"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["fc", "l1"]),
+    ],
+)"#;
+    let err = hyphae::graph::ValidGraph::from_ron(text, "fuzz.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("node `loss`"), "{err}");
+}

@@ -485,7 +485,8 @@ fn find_cycle(wiring: &[infer::Wiring], stuck: &[usize]) -> Vec<usize> {
 /// both shapes of a mismatch are the node's inputs, they are shown per sample (as declared);
 /// elsewhere the batch dimension is labelled.
 pub(super) fn per_sample(e: Error, inputs: &[&[usize]]) -> Error {
-    let batch_led = |s: &[usize]| inputs.contains(&s);
+    // A scalar (a loss's output) has no batch dimension to drop.
+    let batch_led = |s: &[usize]| !s.is_empty() && inputs.contains(&s);
     match e {
         Error::ShapeMismatch { op, what, lhs, rhs } if batch_led(&lhs.0) && batch_led(&rhs.0) => {
             Error::ShapeMismatch {
