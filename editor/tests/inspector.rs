@@ -86,3 +86,29 @@ fn the_settings_learning_rate_refuses_bad_values_and_never_clamps() {
     assert_eq!(lr(&h), 100000.0, "taken as typed, not clamped");
     assert!(h.query_by_role_and_label(Role::TextInput, "lr").is_some());
 }
+
+/// The inspector shows what the engine's op schema says: every field of the op (absent
+/// optional ones included), names from the accepted list in a drop-down, and negative
+/// numbers only where the type takes them.
+#[test]
+fn the_inspector_shows_every_schema_field_and_offers_its_names() {
+    // Tall enough that the palette's loss section is on screen.
+    let mut h = harness_sized(editor(), 1400.0, 1600.0);
+    let conv = add_from_palette(&mut h, "Conv2d");
+    let schema = h.state().core.doc.node(&conv).unwrap().op.schema();
+    for f in schema.fields {
+        h.get_by_label(f.name);
+    }
+    let loss = add_from_palette(&mut h, "CrossEntropyLoss");
+    choose(&mut h, "reduction", "sum");
+    match &h.state().core.doc.node(&loss).unwrap().op {
+        Op::CrossEntropyLoss(c) => assert_eq!(format!("{:?}", c.reduction), "Sum"),
+        other => panic!("{other:?}"),
+    }
+    let softmax = add_from_palette(&mut h, "Softmax");
+    set_number(&mut h, "dim", "-2");
+    match &h.state().core.doc.node(&softmax).unwrap().op {
+        Op::Softmax(s) => assert_eq!(s.dim, -2),
+        other => panic!("{other:?}"),
+    }
+}

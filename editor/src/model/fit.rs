@@ -6,7 +6,7 @@ use super::document::{Document, EMPTY_SLOT};
 use super::layout;
 use super::reflect::{self, Val};
 use hyphae::graph::{GraphFile, InputDecl, Source};
-use hyphae::ops::{Category, Op};
+use hyphae::ops::{Category, FieldSchema, Op};
 
 /// Whether a loss takes class indices as its target (the prediction has a class dim).
 fn takes_class_indices(op: &Op) -> bool {
@@ -38,15 +38,22 @@ pub fn label_shape(doc: &Document, input: &str) -> Vec<usize> {
     Vec::new()
 }
 
-/// A value for the unset integer `field` of `node` that makes the op accept the inputs it
-/// has (`in_features` from the inferred input width, `num_features` from the channels):
-/// each dimension of the first input's shape is tried, last first.
+/// A value for the unset size `field` of `node` that makes the op accept the inputs it
+/// has (`in_features` from the inferred input width, `num_features` from the channels,
+/// `normalized_shape` from the last dimension): each dimension of the first input's shape
+/// is tried, last first.
 pub fn fitting_value(
     doc: &Document,
     node: &str,
     fields: &[(String, Val)],
-    field: &str,
+    field: &FieldSchema,
 ) -> Option<Val> {
+    let value = |d: usize| match field.ty {
+        "uint" => Some(Val::Int(d as i64)),
+        "[uint]" => Some(Val::List(vec![Val::Int(d as i64)])),
+        _ => None,
+    };
+    value(1)?;
     let n = doc.node(node)?;
     let kind = n.op.kind();
     let shapes: Option<Vec<Vec<usize>>> = n
@@ -59,10 +66,10 @@ pub fn fitting_value(
     let sample = shapes[0].get(1..)?;
     sample.iter().rev().find_map(|&d| {
         let mut f = fields.to_vec();
-        f.push((field.to_string(), Val::Int(d as i64)));
+        f.push((field.name.to_string(), value(d)?));
         let op = reflect::with_fields(kind, &f).ok()?;
         op.layer().output_shape(&refs).ok()?;
-        Some(Val::Int(d as i64))
+        value(d)
     })
 }
 

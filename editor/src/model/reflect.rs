@@ -1,12 +1,11 @@
-//! Generic op-config reflection for the inspector. An op config is any serde struct, so the
-//! inspector works on its RON form: [`Val`] is a small RON tree that keeps variant names
-//! (which `ron::Value` drops), and the set of fields and enum variants is learnt from the
-//! deserializer's own "expected one of" errors (every config denies unknown fields). An
-//! edited tree is printed back to RON and deserialized as the typed `Op`, so every edit
-//! is validated as typed.
+//! Op configs as editable values, for the inspector. Which fields an op has, their types,
+//! defaults and accepted names come from the engine's op schema (`Op::schema`); the values
+//! themselves are edited in their RON form: [`Val`] is a small RON tree that keeps variant
+//! names (which `ron::Value` drops). An edited tree is printed back to RON and
+//! deserialized as the typed `Op`, so every edit is validated as typed.
 
 use hyphae::graph::NodeDecl;
-use hyphae::ops::Op;
+use hyphae::ops::{FieldSchema, Op};
 use ron::extensions::Extensions;
 
 /// One RON value.
@@ -231,30 +230,6 @@ pub fn op_from_val(v: &Val) -> Result<Op, String> {
     op_from_ron(&v.to_ron())
 }
 
-/// Every field the op's config accepts, in declaration order, learnt by offering an
-/// unknown field (configs deny unknown fields, and the error lists the expected ones).
-pub fn config_fields(kind: &str) -> Vec<String> {
-    match options().from_str::<Op>(&format!("{kind}(__probe__: 0)")) {
-        Err(ron::error::SpannedError {
-            code: ron::Error::NoSuchStructField { expected, .. },
-            ..
-        }) => expected.iter().map(|s| s.to_string()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The variant names accepted where `field` of `kind` holds a unit variant, learnt by
-/// offering an unknown one. `None` when the field is not such an enum.
-pub fn enum_variants(kind: &str, field: &str) -> Option<Vec<String>> {
-    match options().from_str::<Op>(&format!("{kind}({field}: __Probe__)")) {
-        Err(ron::error::SpannedError {
-            code: ron::Error::NoSuchEnumVariant { expected, .. },
-            ..
-        }) => Some(expected.iter().map(|s| s.to_string()).collect()),
-        _ => None,
-    }
-}
-
 /// Builds the op with `fields` replaced, validating as the typed config.
 pub fn with_fields(kind: &str, fields: &[(String, Val)]) -> Result<Op, String> {
     let v = Val::Call(
@@ -267,28 +242,15 @@ pub fn with_fields(kind: &str, fields: &[(String, Val)]) -> Result<Op, String> {
     op_from_val(&v)
 }
 
-/// A plausible first value for an optional field being switched on: the first of a few
-/// candidates the typed config accepts.
-pub fn initial_value(kind: &str, fields: &[(String, Val)], field: &str) -> Option<Val> {
-    let candidates = [
-        Val::Int(1),
-        Val::Float(1.0),
-        Val::Bool(false),
-        Val::List(vec![]),
-        Val::Str(String::new()),
-    ];
-    candidates.into_iter().find(|c| {
-        let mut f = fields.to_vec();
-        f.push((field.to_string(), c.clone()));
-        with_fields(kind, &f).is_ok()
-    })
-}
-
-/// Whether `field` accepts negative integers (signed), so its drag range starts below 0.
-pub fn accepts_negative(kind: &str, fields: &[(String, Val)], field: &str) -> bool {
-    let mut f: Vec<(String, Val)> = fields.iter().filter(|(k, _)| k != field).cloned().collect();
-    f.push((field.to_string(), Val::Int(-1)));
-    with_fields(kind, &f).is_ok()
+/// A plain first value of `field`'s type, for an absent field being switched on; the
+/// typed config then judges it like any edit.
+pub fn start_value(field: &FieldSchema) -> Val {
+    match field.ty {
+        "float" => Val::Float(1.0),
+        "bool" => Val::Bool(false),
+        ty if ty.starts_with('[') => Val::List(vec![Val::Int(1)]),
+        _ => Val::Int(1),
+    }
 }
 
 /// The node's `init` map as RON, for display.

@@ -104,7 +104,9 @@ pub fn value_widget(
                         for name in vs {
                             changed |= ui.selectable_value(id, name.clone(), name).changed();
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label);
                 changed
             }
             None => {

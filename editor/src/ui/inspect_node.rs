@@ -12,6 +12,7 @@ use crate::model::reflect::{self, Val};
 use egui::{Id, RichText, Ui};
 use hyphae::graph::NodeDecl;
 use hyphae::graph::summary::{group_thousands, human_flops};
+use hyphae::ops::FieldSchema;
 use hyphae::ops::ParamKind;
 
 pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, name: &str) {
@@ -30,10 +31,13 @@ pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, nam
     inferred(ui, core, name);
 }
 
-/// The config, field by field, from its RON form.
+/// The config, field by field: which fields exist, their types, defaults, accepted names
+/// and docs come from the engine's op schema; values are edited in their RON form and
+/// every edit is re-read as the typed config, so nothing invalid reaches the document.
 fn config(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, node: &NodeDecl) {
     let kind = node.op.kind();
     let name = &node.name;
+    let schema = node.op.schema();
     let fields: Vec<(String, Val)> = match reflect::op_to_val(&node.op) {
         Ok(Val::Call(_, items)) => items
             .into_iter()
@@ -41,26 +45,20 @@ fn config(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, node:
             .collect(),
         _ => Vec::new(),
     };
-    let all = reflect::config_fields(kind);
     let mut new_fields = fields.clone();
     let mut changed_field: Option<String> = None;
     egui::Grid::new("config").num_columns(2).show(ui, |ui| {
-        if all.is_empty() && fields.is_empty() {
+        if schema.fields.is_empty() {
             ui.label(RichText::new("no settings").weak());
             ui.end_row();
         }
-        let order: Vec<String> = if all.is_empty() {
-            fields.iter().map(|(k, _)| k.clone()).collect()
-        } else {
-            all.clone()
-        };
-        for field in order {
-            let label = ui.label(&field).id;
+        for f in schema.fields {
+            let field = f.name.to_string();
+            let label = ui.label(f.name).on_hover_text(field_help(f)).id;
             match new_fields.iter().position(|(k, _)| *k == field) {
                 Some(i) => {
-                    let optional = is_optional(kind, &new_fields, &field);
                     ui.horizontal(|ui| {
-                        if optional {
+                        if f.is_absent_by_default() {
                             let mut on = true;
                             if ui.checkbox(&mut on, "").changed() && !on {
                                 new_fields.remove(i);
@@ -68,12 +66,13 @@ fn config(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, node:
                                 return;
                             }
                         }
-                        let signed = reflect::accepts_negative(kind, &fields, &field);
-                        let variants = reflect::enum_variants(kind, &field);
+                        let variants = f
+                            .variants()
+                            .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
                         if value_widget(
                             ui,
                             &mut new_fields[i].1,
-                            signed,
+                            f.accepts_negative(),
                             variants.as_deref(),
                             label,
                         ) {
@@ -86,19 +85,11 @@ fn config(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, node:
                     ui.horizontal(|ui| {
                         if ui.checkbox(&mut on, "unset").changed() && on {
                             // The value that fits the node's input (`in_features` from
-                            // the inferred width), else any the config accepts.
-                            let v = fit::fitting_value(&core.doc, name, &new_fields, &field)
-                                .or_else(|| reflect::initial_value(kind, &new_fields, &field));
-                            match v {
-                                Some(v) => {
-                                    new_fields.push((field.clone(), v));
-                                    changed_field = Some(field.clone());
-                                }
-                                None => {
-                                    st.field_error =
-                                        Some(format!("{field}: no default value to start from"))
-                                }
-                            }
+                            // the inferred width), else a plain one of the field's type.
+                            let v = fit::fitting_value(&core.doc, name, &new_fields, f)
+                                .unwrap_or_else(|| reflect::start_value(f));
+                            new_fields.push((field.clone(), v));
+                            changed_field = Some(field.clone());
                         }
                     });
                 }
@@ -124,14 +115,14 @@ fn config(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, node:
     }
 }
 
-/// Whether `field` is an optional value that is absent when unset (it disappears from
-/// the serialised config when removed).
-fn is_optional(kind: &str, fields: &[(String, Val)], field: &str) -> bool {
-    let without: Vec<(String, Val)> = fields.iter().filter(|(k, _)| k != field).cloned().collect();
-    match reflect::with_fields(kind, &without).and_then(|op| reflect::op_to_val(&op)) {
-        Ok(Val::Call(_, items)) => !items.iter().any(|(k, _)| k.as_deref() == Some(field)),
-        _ => false,
-    }
+/// A field's hover text: its doc, type and default, as `hyphae ops` prints them.
+fn field_help(f: &FieldSchema) -> String {
+    let default = match f.default {
+        None => "required".to_string(),
+        Some("None") => "optional".to_string(),
+        Some(d) => format!("default {d}"),
+    };
+    format!("{}\n{} · {default}", f.doc, f.ty)
 }
 
 /// Input ports as drop-downs of possible sources: connecting without dragging a wire.

@@ -19,8 +19,8 @@ use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceWithLogits
 impl Describe for Linear {
     const DOC: &'static str = "Fully connected layer: `y = x·Wᵀ + b` over the last dimension.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("out_features", "int", "Output features per sample."),
-        FieldSchema::optional("in_features", "int", "None", "Input features; inferred from the input when absent, checked when given."),
+        FieldSchema::required("out_features", "uint", "Output features per sample."),
+        FieldSchema::optional("in_features", "uint", "None", "Input features; inferred from the input when absent, checked when given."),
         FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias."),
     ];
 }
@@ -28,22 +28,22 @@ impl Describe for Linear {
 impl Describe for Embedding {
     const DOC: &'static str = "Looks up a learned vector for each integer index.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("num_embeddings", "int", "Size of the vocabulary (indices 0..num_embeddings)."),
-        FieldSchema::required("embedding_dim", "int", "Length of each vector."),
-        FieldSchema::optional("padding_idx", "int", "None", "Index whose vector stays fixed and gets no gradient (e.g. the pad token)."),
+        FieldSchema::required("num_embeddings", "uint", "Size of the vocabulary (indices 0..num_embeddings)."),
+        FieldSchema::required("embedding_dim", "uint", "Length of each vector."),
+        FieldSchema::optional("padding_idx", "uint", "None", "Index whose vector stays fixed and gets no gradient (e.g. the pad token)."),
     ];
 }
 
 impl Describe for Conv2d {
     const DOC: &'static str = "2-D convolution of `[N, C, H, W]` images.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional("in_channels", "int", "None", "Input channels; inferred from the input when absent, checked when given."),
-        FieldSchema::required("out_channels", "int", "Output channels (filters)."),
+        FieldSchema::optional("in_channels", "uint", "None", "Input channels; inferred from the input when absent, checked when given."),
+        FieldSchema::required("out_channels", "uint", "Output channels (filters)."),
         FieldSchema::required("kernel_size", "size", "Kernel height and width."),
         FieldSchema::optional("stride", "size", "1", "Step between windows."),
         FieldSchema::optional("padding", "size", "0", "Zeros added on each side."),
         FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
-        FieldSchema::optional("groups", "int", "1", "Channel groups convolved separately; divides both channel counts."),
+        FieldSchema::optional("groups", "uint", "1", "Channel groups convolved separately; divides both channel counts."),
         FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias per output channel."),
     ];
 }
@@ -51,14 +51,14 @@ impl Describe for Conv2d {
 impl Describe for ConvTranspose2d {
     const DOC: &'static str = "Transposed 2-D convolution (learned upsampling), the adjoint of Conv2d.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional("in_channels", "int", "None", "Input channels; inferred from the input when absent, checked when given."),
-        FieldSchema::required("out_channels", "int", "Output channels."),
+        FieldSchema::optional("in_channels", "uint", "None", "Input channels; inferred from the input when absent, checked when given."),
+        FieldSchema::required("out_channels", "uint", "Output channels."),
         FieldSchema::required("kernel_size", "size", "Kernel height and width."),
         FieldSchema::optional("stride", "size", "1", "Upsampling step."),
         FieldSchema::optional("padding", "size", "0", "Rows/columns cropped from each side of the output."),
         FieldSchema::optional("output_padding", "size", "0", "Extra rows/columns on the bottom/right of the output; below stride or dilation."),
         FieldSchema::optional("dilation", "size", "1", "Spacing between kernel taps."),
-        FieldSchema::optional("groups", "int", "1", "Channel groups convolved separately; divides both channel counts."),
+        FieldSchema::optional("groups", "uint", "1", "Channel groups convolved separately; divides both channel counts."),
         FieldSchema::optional("bias", "bool", "true", "Whether to add a learned bias per output channel."),
     ];
 }
@@ -95,7 +95,7 @@ impl Describe for AdaptiveAvgPool2d {
 impl Describe for BatchNorm1d {
     const DOC: &'static str = "Normalises each channel of `[N, C]` or `[N, C, L]` over the batch.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional("num_features", "int", "None", "Channels; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("num_features", "uint", "None", "Channels; inferred from the input when absent, checked when given."),
         FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
         FieldSchema::optional("momentum", "float", "0.1", "Weight of the new batch in the running statistics, in [0, 1]."),
         FieldSchema::optional("affine", "bool", "true", "Whether to learn a per-channel scale and shift."),
@@ -106,7 +106,7 @@ impl Describe for BatchNorm1d {
 impl Describe for BatchNorm2d {
     const DOC: &'static str = "Normalises each channel of `[N, C, H, W]` over the batch and space.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional("num_features", "int", "None", "Channels; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("num_features", "uint", "None", "Channels; inferred from the input when absent, checked when given."),
         FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
         FieldSchema::optional("momentum", "float", "0.1", "Weight of the new batch in the running statistics, in [0, 1]."),
         FieldSchema::optional("affine", "bool", "true", "Whether to learn a per-channel scale and shift."),
@@ -117,7 +117,7 @@ impl Describe for BatchNorm2d {
 impl Describe for LayerNorm {
     const DOC: &'static str = "Normalises each sample over its trailing dimensions.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::optional("normalized_shape", "[int]", "None", "Trailing dims normalised over; the last dim when absent, checked when given."),
+        FieldSchema::optional("normalized_shape", "[uint]", "None", "Trailing dims normalised over; the last dim when absent, checked when given."),
         FieldSchema::optional("eps", "float", "1e-5", "Added to the variance for stability; > 0."),
         FieldSchema::optional("elementwise_affine", "bool", "true", "Whether to learn a per-element scale and shift."),
     ];
@@ -199,7 +199,7 @@ impl Describe for Reshape {
 impl Describe for PixelShuffle {
     const DOC: &'static str = "Rearranges `[N, C·r², H, W]` into `[N, C, H·r, W·r]`.";
     const FIELDS: &'static [FieldSchema] = &[
-        FieldSchema::required("upscale_factor", "int", "The factor r."),
+        FieldSchema::required("upscale_factor", "uint", "The factor r."),
     ];
 }
 

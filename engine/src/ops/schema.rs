@@ -10,8 +10,10 @@ use super::Category;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldSchema {
     pub name: &'static str,
-    /// The value's type as written in a graph file: `int`, `float`, `bool`, `size` (one
-    /// int for both axes, or `(h, w)`), `[int]`, or the accepted names (`mean | sum`).
+    /// The value's type as written in a graph file: `uint` (a count or index, never
+    /// negative), `int` (may be negative: a dimension counted from the end), `float`,
+    /// `bool`, `size` (one uint for both axes, or `(h, w)`), `[int]`, `[uint]`, or the
+    /// accepted names (`mean | sum`).
     pub ty: &'static str,
     /// The value used when the field is left out, in graph-file syntax (`None` when
     /// leaving it out means "absent": inferred or unused); `None` here means required.
@@ -47,6 +49,24 @@ impl FieldSchema {
 
     pub fn is_required(&self) -> bool {
         self.default.is_none()
+    }
+
+    /// Whether leaving the field out means "absent" (inferred or unused) rather than a
+    /// value: such a field can be switched off.
+    pub fn is_absent_by_default(&self) -> bool {
+        self.default == Some("None")
+    }
+
+    /// The accepted names of a field that takes one of a few (`mean | sum`).
+    pub fn variants(&self) -> Option<Vec<&'static str>> {
+        self.ty
+            .contains(" | ")
+            .then(|| self.ty.split(" | ").collect())
+    }
+
+    /// Whether a negative number is a valid value.
+    pub fn accepts_negative(&self) -> bool {
+        matches!(self.ty, "int" | "[int]" | "float")
     }
 }
 
@@ -97,6 +117,7 @@ mod tests {
     fn example(ty: &str) -> &'static str {
         match ty {
             "[int]" => "[-1]",
+            "[uint]" => "[1]",
             "size" => "1",
             _ => "2",
         }
@@ -168,6 +189,23 @@ mod tests {
                     "{}.{} required",
                     s.name,
                     f.name
+                );
+            }
+            // types: a negative number is accepted exactly where the type says so
+            for f in s.fields.iter().filter(|f| f.ty.contains("int")) {
+                let others: Vec<String> = required
+                    .iter()
+                    .filter(|r| r.name != f.name)
+                    .map(|r| format!("{}: {}", r.name, example(r.ty)))
+                    .collect();
+                let negative = if f.ty.starts_with('[') { "[-1]" } else { "-1" };
+                let mut given = others;
+                given.push(format!("{}: {negative}", f.name));
+                let text = format!("{}({})", s.name, given.join(", "));
+                assert_eq!(
+                    options().from_str::<Op>(&text).is_ok(),
+                    f.accepts_negative(),
+                    "{text}"
                 );
             }
             // defaults: the serialized config holds each optional field's default
