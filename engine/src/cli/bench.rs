@@ -35,7 +35,7 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
                     };
                     Tensor::from_fn(&shape, |_| rng.below(classes.max(1)) as f32)
                 }
-                Some((decl, _)) if matches!(decl.op, Op::BceWithLogitsLoss(_)) => {
+                Some((decl, _)) if matches!(decl.op, Op::BceWithLogitsLoss(_) | Op::BceLoss(_)) => {
                     Tensor::uniform(&shape, 0.0, 1.0, rng)
                 }
                 _ => Tensor::normal(&shape, 0.0, 1.0, rng),

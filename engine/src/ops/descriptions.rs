@@ -14,7 +14,7 @@ use super::regularization::{Dropout};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
 use super::shape::{Flatten, Reshape, PixelShuffle};
 use super::merge::{Add, Mul, Concat};
-use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceWithLogitsLoss, GaussianKlLoss};
+use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
 
 impl Describe for Linear {
     const DOC: &'static str = "Fully connected layer: `y = x·Wᵀ + b` over the last dimension.";
@@ -247,6 +247,11 @@ impl Describe for CrossEntropyLoss {
         FieldSchema::optional("label_smoothing", "float", "0.0", "ε in [0, 1]: the target is (1-ε)·onehot + ε/C."),
         FieldSchema::optional("ignore_index", "int", "None", "Targets equal to this contribute nothing (none ignored when absent)."),
     ];
+}
+
+impl Describe for BceLoss {
+    const DOC: &'static str = "Binary cross-entropy of probabilities in [0, 1] (a Sigmoid's output) against targets in [0, 1].";
+    const FIELDS: &'static [FieldSchema] = &[REDUCTION];
 }
 
 impl Describe for BceWithLogitsLoss {

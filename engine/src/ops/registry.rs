@@ -91,6 +91,7 @@ registry! {
     L1Loss = "L1Loss": loss::L1Loss, Loss;
     SmoothL1Loss = "SmoothL1Loss": loss::SmoothL1Loss, Loss;
     CrossEntropyLoss = "CrossEntropyLoss": loss::CrossEntropyLoss, Loss;
+    BceLoss = "BCELoss": loss::BceLoss, Loss;
     BceWithLogitsLoss = "BCEWithLogitsLoss": loss::BceWithLogitsLoss, Loss;
     GaussianKlLoss = "GaussianKLLoss": loss::GaussianKlLoss, Loss;
 }

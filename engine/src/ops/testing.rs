@@ -166,6 +166,23 @@ pub fn randn(shape: &[usize], seed: u64) -> Tensor {
     Tensor::normal(shape, 0.0, 1.0, &mut Rng::seed(seed))
 }
 
+/// A seeded tensor uniform in `[lo, hi)` (inputs confined to an op's domain).
+pub fn uniform(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
+    Tensor::uniform(shape, lo, hi, &mut Rng::seed(seed))
+}
+
+/// Asserts `got` matches `want` (PyTorch literals) within `tol`, relative to magnitudes
+/// above 1 and absolute below.
+pub fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "element {i}: {g} vs {w} (got {got:?})"
+        );
+    }
+}
+
 /// A seeded N(0,1) tensor with every |x| ≥ `gap`: inputs for ops with a kink at 0 (ReLU,
 /// L1, MaxPool ties), so a finite difference never straddles it.
 pub fn randn_away_from_zero(shape: &[usize], seed: u64, gap: f32) -> Tensor {

@@ -1,9 +1,10 @@
 //! Losses: each reduces to a scalar; the training loss is their sum.
 //!
-//! Losses over two same-shaped inputs (MSE, L1, SmoothL1, BCEWithLogits, GaussianKL)
+//! Losses over two same-shaped inputs (MSE, L1, SmoothL1, BCE, BCEWithLogits, GaussianKL)
 //! state one element's term and its two partial derivatives as a [`PairLoss`]; the
 //! parallel f64 sum, the scaling by the reduction and the `Layer` are written once here.
 
+pub mod bce;
 pub mod bce_with_logits;
 pub mod cross_entropy;
 pub mod gaussian_kl;
@@ -12,6 +13,7 @@ pub mod mse_loss;
 pub mod reduction;
 pub mod smooth_l1_loss;
 
+pub use bce::BceLoss;
 pub use bce_with_logits::BceWithLogitsLoss;
 pub use cross_entropy::CrossEntropyLoss;
 pub use gaussian_kl::GaussianKlLoss;
@@ -25,7 +27,7 @@ use crate::ops::{Arity, Backward, BackwardArgs, Ctx, FamilyLayer, Forward, shape
 use crate::tensor::Tensor;
 use reduction::{check_pair, pair_grads, scalar_grad, sum_pairs};
 
-crate::family!(PairLossFamily: MseLoss, L1Loss, SmoothL1Loss, BceWithLogitsLoss, GaussianKlLoss);
+crate::family!(PairLossFamily: MseLoss, L1Loss, SmoothL1Loss, BceLoss, BceWithLogitsLoss, GaussianKlLoss);
 
 /// A loss `Σᵢ term(aᵢ, bᵢ) / divisor` over two inputs of the same shape.
 pub trait PairLoss: Clone + Send + Sync {
