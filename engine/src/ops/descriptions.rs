@@ -12,7 +12,7 @@ use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
 use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
 use super::regularization::{Dropout};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
-use super::shape::{Flatten, Reshape, PixelShuffle};
+use super::shape::{Flatten, Reshape, PixelShuffle, Upsample};
 use super::merge::{Add, Mul, Concat};
 use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
 
@@ -200,6 +200,14 @@ impl Describe for PixelShuffle {
     const DOC: &'static str = "Rearranges `[N, C·r², H, W]` into `[N, C, H·r, W·r]`.";
     const FIELDS: &'static [FieldSchema] = &[
         FieldSchema::required("upscale_factor", "uint", "The factor r."),
+    ];
+}
+
+impl Describe for Upsample {
+    const DOC: &'static str = "Enlarges images by integer factors, nearest or bilinear (half-pixel centres, PyTorch's align_corners=False).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("scale_factor", "size", "2", "Height and width factors (one number for both)."),
+        FieldSchema::optional("mode", "nearest | bilinear", "nearest", "Copy the covering pixel, or interpolate the four nearest."),
     ];
 }
 

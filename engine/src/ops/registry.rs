@@ -84,6 +84,7 @@ registry! {
     Flatten = "Flatten": shape::Flatten, Shape;
     Reshape = "Reshape": shape::Reshape, Shape;
     PixelShuffle = "PixelShuffle": shape::PixelShuffle, Shape;
+    Upsample = "Upsample": shape::Upsample, Shape;
     Add = "Add": merge::Add, Merge;
     Mul = "Mul": merge::Mul, Merge;
     Concat = "Concat": merge::Concat, Merge;

@@ -4,10 +4,12 @@
 pub mod flatten;
 pub mod pixel_shuffle;
 pub mod reshape;
+pub mod upsample;
 
 pub use flatten::Flatten;
 pub use pixel_shuffle::PixelShuffle;
 pub use reshape::Reshape;
+pub use upsample::{Upsample, UpsampleMode};
 
 use crate::error::{Error, Result};
 use crate::ops::{Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity};
