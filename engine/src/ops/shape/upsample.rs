@@ -50,7 +50,9 @@ impl Default for Upsample {
 const OP: &str = "Upsample";
 
 /// The two input taps `(index, weight)` of each output position along one axis.
-fn taps(mode: UpsampleMode, input: usize, scale: usize) -> Vec<[(usize, f32); 2]> {
+type Taps = Vec<[(usize, f32); 2]>;
+
+fn taps(mode: UpsampleMode, input: usize, scale: usize) -> Taps {
     (0..input * scale)
         .map(|o| match mode {
             UpsampleMode::Nearest => [(o / scale, 1.0), (o / scale, 0.0)],
@@ -90,7 +92,7 @@ impl Upsample {
         Ok((h, w, out))
     }
 
-    fn tables(&self, h: usize, w: usize) -> (Vec<[(usize, f32); 2]>, Vec<[(usize, f32); 2]>) {
+    fn tables(&self, h: usize, w: usize) -> (Taps, Taps) {
         (
             taps(self.mode, h, self.scale_factor.h()),
             taps(self.mode, w, self.scale_factor.w()),
