@@ -307,6 +307,35 @@ fn frozen_nodes_and_lr_mult() {
     assert_ne!(before[2].1.data(), after[2].1.data(), "fc2 trained");
 }
 
+/// Detach stops the gradient in a whole graph: the layer before it keeps its weights, the
+/// layer after it trains (a GAN's discriminator step must not train the generator).
+#[test]
+fn detach_stops_training_upstream() {
+    let text = xor_graph(0)
+        .file
+        .to_ron()
+        .unwrap()
+        .replace(r#"inputs: ["fc1"])"#, r#"inputs: ["stop"])"#);
+    let text = text.replace(
+        r#"(name: "act""#,
+        r#"(name: "stop", op: Detach(), inputs: ["fc1"]),
+        (name: "act""#,
+    );
+    assert!(text.contains("Detach"), "{text}");
+    let mut rt = Runtime::new(ValidGraph::from_ron(&text, "d.ron").unwrap()).unwrap();
+    let before = rt.state_dict();
+    rt.train_step(xor_batch()).unwrap();
+    let after = rt.state_dict();
+    assert_eq!(before[0].0, "fc1.weight");
+    assert_eq!(before[0].1.data(), after[0].1.data(), "fc1 behind Detach");
+    assert_eq!(
+        before[1].1.data(),
+        after[1].1.data(),
+        "fc1.bias behind Detach"
+    );
+    assert_ne!(before[2].1.data(), after[2].1.data(), "fc2 trained");
+}
+
 /// A branching graph (Conv2d, BatchNorm2d in train mode, ReLU, Add skip, Concat, Linear,
 /// CrossEntropy): every parameter's gradient from the runtime matches central finite
 /// differences of the runtime's own loss.

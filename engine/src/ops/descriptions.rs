@@ -10,9 +10,9 @@ use super::dense::{Linear, Embedding};
 use super::conv::{Conv2d, ConvTranspose2d};
 use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
 use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
-use super::regularization::{Dropout};
+use super::regularization::{Dropout, Reparameterize};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
-use super::shape::{Flatten, Reshape, PixelShuffle, Upsample};
+use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach};
 use super::merge::{Add, Mul, Concat};
 use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
 
@@ -201,6 +201,14 @@ impl Describe for PixelShuffle {
     const FIELDS: &'static [FieldSchema] = &[
         FieldSchema::required("upscale_factor", "uint", "The factor r."),
     ];
+}
+
+impl Describe for Detach {
+    const DOC: &'static str = "Passes its input through and stops the gradient (PyTorch's detach).";
+}
+
+impl Describe for Reparameterize {
+    const DOC: &'static str = "A VAE's sample mu + ε·exp(logvar/2), ε ~ N(0, 1) from the step's seed; gradients reach mu and logvar.";
 }
 
 impl Describe for Upsample {

@@ -72,6 +72,7 @@ registry! {
     BatchNorm2d = "BatchNorm2d": norm::BatchNorm2d, Normalization;
     LayerNorm = "LayerNorm": norm::LayerNorm, Normalization;
     Dropout = "Dropout": regularization::Dropout, Regularization;
+    Reparameterize = "Reparameterize": regularization::Reparameterize, Regularization;
     Relu = "ReLU": activation::Relu, Activation;
     LeakyRelu = "LeakyReLU": activation::LeakyRelu, Activation;
     Elu = "ELU": activation::Elu, Activation;
@@ -85,6 +86,7 @@ registry! {
     Reshape = "Reshape": shape::Reshape, Shape;
     PixelShuffle = "PixelShuffle": shape::PixelShuffle, Shape;
     Upsample = "Upsample": shape::Upsample, Shape;
+    Detach = "Detach": shape::Detach, Shape;
     Add = "Add": merge::Add, Merge;
     Mul = "Mul": merge::Mul, Merge;
     Concat = "Concat": merge::Concat, Merge;

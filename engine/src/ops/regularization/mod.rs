@@ -1,5 +1,7 @@
-//! Regularisation layers (train-mode only behaviour).
+//! Random layers: Dropout (train mode only) and the VAE's reparameterised sample.
 
 pub mod dropout;
+pub mod reparameterize;
 
 pub use dropout::Dropout;
+pub use reparameterize::Reparameterize;

@@ -1,11 +1,13 @@
 //! Ops that only rearrange elements. Flatten and Reshape are views ([`ViewKind`]): they
 //! only state the output shape; forward and backward reshape without copying.
 
+pub mod detach;
 pub mod flatten;
 pub mod pixel_shuffle;
 pub mod reshape;
 pub mod upsample;
 
+pub use detach::Detach;
 pub use flatten::Flatten;
 pub use pixel_shuffle::PixelShuffle;
 pub use reshape::Reshape;
