@@ -132,7 +132,7 @@ fn input(ui: &mut Ui, core: &EditorCore, q: &mut Queue, name: &str) {
         egui::ComboBox::from_id_salt("input-source")
             .selected_text(format!("{:?}", input.source))
             .show_ui(ui, |ui| {
-                for s in [Source::Features, Source::Labels] {
+                for s in Source::ALL {
                     if ui
                         .selectable_label(input.source == s, format!("{s:?}"))
                         .clicked()

@@ -157,6 +157,10 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The noise stream of `predict` and `grads` (noise inputs a batch file leaves out): fixed,
+/// so a prediction repeats.
+const PREDICT_NOISE: u64 = 1 << 62;
+
 /// Whether `path` holds CSV rows rather than safetensors.
 fn is_csv(path: &Path) -> bool {
     let name = path.to_string_lossy().to_ascii_lowercase();
@@ -178,6 +182,15 @@ pub(super) fn inputs_from(
         path: path.display().to_string(),
         why,
     };
+    // Noise inputs absent from the file are drawn, as many samples as the data has.
+    let batch = graph
+        .file
+        .inputs
+        .iter()
+        .filter(|d| !d.source.is_noise())
+        .find_map(|d| ck.get(&d.name).and_then(|t| t.shape().first().copied()))
+        .unwrap_or(1);
+    let seed = graph.file.training.seed;
     graph
         .file
         .inputs
@@ -190,6 +203,10 @@ pub(super) fn inputs_from(
             ))),
             Some(t) => Ok(t.clone()),
             None if decl.source == Source::Labels && !need_labels => Ok(Tensor::zeros(&[0])),
+            None if decl.source.is_noise() => Ok(decl
+                .source
+                .draw(batch, &decl.shape, seed, PREDICT_NOISE)
+                .unwrap_or_else(|| Tensor::zeros(&[0]))),
             None => Err(file_err(format!(
                 "no tensor named `{}` (the graph's input)",
                 decl.name
@@ -218,7 +235,14 @@ fn inputs_from_csv(
         .iter()
         .map(|decl| match decl.source {
             Source::Features => features.clone(),
-            _ => Tensor::zeros(&[0]),
+            noise => noise
+                .draw(
+                    features.dim(0),
+                    &decl.shape,
+                    graph.file.training.seed,
+                    PREDICT_NOISE,
+                )
+                .unwrap_or_else(|| Tensor::zeros(&[0])),
         })
         .collect();
     Ok((inputs, lines))

@@ -32,7 +32,49 @@ pub enum Source {
     Features,
     /// The sample's label: class index for classifiers, target values for regression.
     Labels,
+    /// Standard normal noise drawn for every batch (PyTorch's `randn`): a generator's or
+    /// a decoder's latent input. Reproducible: drawn from the run's seed and the step.
+    Noise,
+    /// Uniform noise in [0, 1) drawn for every batch (PyTorch's `rand`).
+    UniformNoise,
 }
+
+impl Source {
+    /// Every source, in the order the editor offers them.
+    pub const ALL: [Source; 4] = [
+        Source::Features,
+        Source::Labels,
+        Source::Noise,
+        Source::UniformNoise,
+    ];
+
+    /// Whether the input is drawn by hyphae rather than read from the data.
+    pub fn is_noise(self) -> bool {
+        matches!(self, Source::Noise | Source::UniformNoise)
+    }
+
+    /// A batch of `batch` samples of this noise with per-sample `shape`, drawn from
+    /// `(seed, stream)`; None for the data sources.
+    pub fn draw(
+        self,
+        batch: usize,
+        shape: &[usize],
+        seed: u64,
+        stream: u64,
+    ) -> Option<crate::tensor::Tensor> {
+        let mut full = vec![batch];
+        full.extend_from_slice(shape);
+        let mut rng = crate::tensor::Rng::derived(seed, NOISE_STREAM ^ stream);
+        match self {
+            Source::Noise => Some(crate::tensor::Tensor::normal(&full, 0.0, 1.0, &mut rng)),
+            Source::UniformNoise => Some(crate::tensor::Tensor::uniform(&full, 0.0, 1.0, &mut rng)),
+            Source::Features | Source::Labels => None,
+        }
+    }
+}
+
+/// Stream id for noise inputs, apart from every other draw made from a run's seed.
+const NOISE_STREAM: u64 = 0x4015_E000_0000_0000;
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -217,4 +259,22 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map_or(before.len(), |nl| before.len() - nl - 1)
         + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod noise_tests {
+    use super::Source;
+
+    #[test]
+    fn noise_follows_seed_and_stream_and_data_sources_draw_nothing() {
+        let a = Source::Noise.draw(4, &[3], 1, 0).unwrap();
+        assert_eq!(a.shape(), &[4, 3]);
+        assert_eq!(a.data(), Source::Noise.draw(4, &[3], 1, 0).unwrap().data());
+        assert_ne!(a.data(), Source::Noise.draw(4, &[3], 1, 1).unwrap().data());
+        assert_ne!(a.data(), Source::Noise.draw(4, &[3], 2, 0).unwrap().data());
+        let u = Source::UniformNoise.draw(100, &[], 1, 0).unwrap();
+        assert!(u.data().iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(Source::Features.draw(4, &[3], 1, 0).is_none());
+        assert!(Source::Labels.draw(4, &[3], 1, 0).is_none());
+    }
 }

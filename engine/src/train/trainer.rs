@@ -22,6 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+/// Noise streams of evaluation batches (`EVAL_NOISE | batch`): apart from every training
+/// step's stream, and the same each time a set is evaluated.
+const EVAL_NOISE: u64 = 1 << 63;
+
 /// Where a run writes and how long it goes.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -284,15 +288,27 @@ impl Trainer {
         self.finished.as_ref()
     }
 
-    /// The graph's inputs for a batch: features and labels where the graph wants them.
-    fn batch(&self, x: Tensor, y: Tensor) -> Vec<Tensor> {
-        let n = self.runtime.graph().file.inputs.len();
-        let mut out = vec![Tensor::zeros(&[0]); n];
+    /// The graph's inputs for a batch: features and labels where the graph wants them,
+    /// and noise inputs drawn from the run's seed and `stream` (the step when training, a
+    /// fixed stream per batch when evaluating, so validation is repeatable).
+    fn batch(&self, x: Tensor, y: Tensor, stream: u64) -> Result<Vec<Tensor>> {
+        let file = &self.runtime.graph().file;
+        let n = x.dim(0);
+        let seed = file.training.seed;
+        let mut out: Vec<Tensor> = file
+            .inputs
+            .iter()
+            .map(|i| {
+                i.source
+                    .draw(n, &i.shape, seed, stream)
+                    .unwrap_or_else(|| Tensor::zeros(&[0]))
+            })
+            .collect();
         if let Some(li) = self.labels_input {
             out[li] = y;
         }
         out[self.features_input] = x;
-        out
+        Ok(out)
     }
 
     fn batch_accuracy(&mut self, y: &Tensor) -> Option<(usize, usize)> {
@@ -347,7 +363,9 @@ impl Trainer {
         }
         let t0 = Instant::now();
         let n = x.dim(0);
-        let outcome = self.runtime.train_step(self.batch(x, y.clone()))?;
+        let outcome = self
+            .runtime
+            .train_step(self.batch(x, y.clone(), self.runtime.step())?)?;
         self.batch_in_epoch += 1;
         if let Some(node) = outcome.non_finite_node.clone() {
             return Ok(Event::NonFinite {
@@ -493,9 +511,10 @@ impl Trainer {
         let classes = data.num_classes.filter(|_| self.logits_node.is_some());
         let mut confusion = classes.map(|c| vec![vec![0u64; c]; c]);
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (x, y) in loader.epoch(0) {
+        for (k, (x, y)) in loader.epoch(0).enumerate() {
             let n = x.dim(0);
-            let out = self.runtime.eval_batch(self.batch(x, y.clone()))?;
+            let stream = EVAL_NOISE | k as u64;
+            let out = self.runtime.eval_batch(self.batch(x, y.clone(), stream)?)?;
             loss_sum += out.loss * n as f64;
             seen += n;
             if let (Some(conf), Some(node)) = (confusion.as_mut(), self.logits_node.clone())
