@@ -216,3 +216,23 @@ fn fit_to_view_shows_a_150_node_graph_whole() {
         );
     }
 }
+
+/// A graph too long to fit legibly opens at a readable zoom at its start (its input on
+/// screen), not as an unreadable whole; F still fits all of it.
+#[test]
+fn a_long_graph_opens_legible_at_its_start() {
+    let mut h = opened("graphs/resnet_small.ron");
+    h.run_steps(3);
+    let view = h.state().canvas.rect;
+    assert!(
+        view.contains(node_pos(&h, "image")),
+        "the input is on screen"
+    );
+    // zoom: screen distance over graph distance between two nodes
+    let graph = |h: &egui_kittest::Harness<'_, hyphae_editor::EditorApp>, n: &str| {
+        h.get_by_label(n).rect().center()
+    };
+    let (a, b) = (graph(&h, "image"), graph(&h, "stem"));
+    let zoom = (node_pos(&h, "stem") - node_pos(&h, "image")).length() / (b - a).length();
+    assert!(zoom >= 0.79, "opened at zoom {zoom}");
+}

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 pub type Size = (f32, f32);
 
 /// Horizontal gap between layers and vertical gap between nodes of a layer.
-const LAYER_GAP: f32 = 110.0;
+const LAYER_GAP: f32 = 60.0;
 const ROW_GAP: f32 = 36.0;
 /// Barycenter sweeps (down then up): a few settle typical graphs.
 const SWEEPS: usize = 6;
@@ -24,7 +24,7 @@ pub fn estimated_size(f: &GraphFile, name: &str) -> Size {
         .iter()
         .find(|n| n.name == name)
         .map_or(1, |n| n.inputs.len().max(1));
-    (190.0, 74.0 + 22.0 * ports as f32)
+    (130.0, 74.0 + 22.0 * ports as f32)
 }
 
 /// Whether some input or node has no stored position.

@@ -27,6 +27,10 @@ const MIN_SCALE: f32 = 0.004;
 const MAX_SCALE: f32 = 2.5;
 /// Fit-to-view never magnifies a small graph past this (text stays its normal size).
 const FIT_MAX_SCALE: f32 = 1.0;
+/// The smallest zoom a graph opens at: node titles and ports stay legible. A graph too
+/// big to fit at it opens at its start (its inputs) instead of as an unreadable whole;
+/// Fit (F) still shows all of it.
+const OPEN_MIN_SCALE: f32 = 0.8;
 
 pub struct CanvasView {
     snarl: Snarl<String>,
@@ -45,6 +49,9 @@ pub struct CanvasView {
     pub rect: Rect,
     /// Zoom and pan to show the whole graph on the next frame.
     pub fit_view: bool,
+    /// Zoom and pan for a newly opened graph on the next frame: the whole graph where it
+    /// fits legibly, else its start.
+    open_view: bool,
     /// Node rectangles in graph space, as drawn last frame (real sizes).
     rects: HashMap<String, Rect>,
     /// Snarl's own selection last frame, by name.
@@ -66,7 +73,8 @@ impl Default for CanvasView {
             transform: TSTransform::IDENTITY,
             set_transform: None,
             rect: Rect::from_min_size(Pos2::ZERO, egui::vec2(800.0, 600.0)),
-            fit_view: true,
+            fit_view: false,
+            open_view: true,
             rects: HashMap::new(),
             snarl_selection: Vec::new(),
             configs: HashMap::new(),
@@ -83,7 +91,7 @@ impl CanvasView {
         self.epoch += 1;
         self.rects.clear();
         self.snarl_selection.clear();
-        self.fit_view = true;
+        self.open_view = true;
     }
 
     pub fn graph_to_screen(&self, p: Pos2) -> Pos2 {
@@ -155,8 +163,10 @@ impl CanvasView {
             .collect()
     }
 
-    /// The view that shows the whole graph, from the nodes' real sizes.
-    fn fitted(&self, core: &EditorCore) -> Option<TSTransform> {
+    /// The view that shows the whole graph, from the nodes' real sizes; with
+    /// `min_scale`, never smaller than that, showing the graph's start (left, and top
+    /// when it is also too tall) where the whole does not fit.
+    fn fitted(&self, core: &EditorCore, min_scale: f32) -> Option<TSTransform> {
         let bb = self
             .graph_rects(core)
             .into_iter()
@@ -166,10 +176,15 @@ impl CanvasView {
         }
         let bb = bb.expand(30.0);
         let r = self.rect;
-        let scale = (r.width() / bb.width())
-            .min(r.height() / bb.height())
-            .clamp(MIN_SCALE, FIT_MAX_SCALE);
-        let translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
+        let fit = (r.width() / bb.width()).min(r.height() / bb.height());
+        let scale = fit.max(min_scale).clamp(MIN_SCALE, FIT_MAX_SCALE);
+        let mut translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
+        if bb.width() * scale > r.width() {
+            translation.x = r.left() - bb.left() * scale;
+        }
+        if bb.height() * scale > r.height() {
+            translation.y = r.top() - bb.top() * scale;
+        }
         Some(TSTransform::new(translation, scale))
     }
 
@@ -253,7 +268,13 @@ impl CanvasView {
         }
         self.rect = ui.max_rect();
         if std::mem::take(&mut self.fit_view)
-            && let Some(t) = self.fitted(core)
+            && let Some(t) = self.fitted(core, MIN_SCALE)
+        {
+            self.set_transform = Some(t);
+            self.open_view = false;
+        }
+        if std::mem::take(&mut self.open_view)
+            && let Some(t) = self.fitted(core, OPEN_MIN_SCALE)
         {
             self.set_transform = Some(t);
         }
