@@ -219,3 +219,39 @@ fn noise_inputs_are_drawn_per_batch_and_reproducibly() {
     assert_eq!(loss1.to_bits(), loss2.to_bits(), "same seed, same run");
     assert_eq!(w1[0].1.data(), w2[0].1.data());
 }
+
+/// The validation loss is per sample whatever the loss's reduction: a one-output
+/// regression scored with MSELoss(reduction: sum) reports the same figure as with mean
+/// (it was batch-size times larger, a sum over each batch weighted by the batch again).
+#[test]
+fn validation_loss_is_per_sample_for_sum_reduced_losses() {
+    let valid_loss = |reduction: &str| {
+        let text = format!(
+            r#"(
+    version: 1,
+    inputs: [(name: "x", shape: [1]), (name: "y", shape: [1], source: Labels)],
+    nodes: [
+        (name: "fc", op: Linear(out_features: 1), inputs: ["x"]),
+        (name: "loss", op: MSELoss(reduction: {reduction}), inputs: ["fc", "y"]),
+    ],
+    training: (batch_size: 16, epochs: 1, seed: 2, dataset: "sine"),
+)"#
+        );
+        let graph = ValidGraph::from_ron(&text, "r.ron").unwrap();
+        let split = data::load("sine", 2).unwrap();
+        let out = temp_dir(&format!("reduction-{reduction}"));
+        let opts = TrainOptions {
+            out_dir: Some(out.clone()),
+            ..epochs(1, Some(1))
+        };
+        let mut t = Trainer::new(graph, split, opts).unwrap();
+        let loss = t.evaluate_valid().unwrap().loss;
+        let _ = std::fs::remove_dir_all(out);
+        loss
+    };
+    let (mean, sum) = (valid_loss("mean"), valid_loss("sum"));
+    assert!(
+        (mean - sum).abs() <= 1e-5 * mean.abs().max(1.0),
+        "mean {mean} vs sum {sum}"
+    );
+}

@@ -141,6 +141,8 @@ pub struct Trainer {
     /// Running sums of the current epoch (saved in checkpoints so a resumed epoch reports
     /// the same training loss and accuracy as an uninterrupted one).
     acc: EpochSums,
+    /// Loss nodes reduced by `sum` (see [`Trainer::samples_loss`]).
+    sum_losses: Vec<String>,
     graph_hash: String,
     started: Instant,
     wall_offset: f64,
@@ -213,6 +215,13 @@ impl Trainer {
         let train = Arc::new(split.train);
         let valid = Arc::new(split.valid);
         let loader = Loader::new(train.clone(), LoaderOptions::training(&training))?;
+        let sum_losses = graph
+            .file
+            .nodes
+            .iter()
+            .filter(|n| n.op.sums_over_batch())
+            .map(|n| n.name.clone())
+            .collect();
         Ok(Trainer {
             runtime: Runtime::new(graph)?,
             train,
@@ -228,6 +237,7 @@ impl Trainer {
             logits_node,
             best_valid: None,
             acc: EpochSums::default(),
+            sum_losses,
             graph_hash: hash,
             started: Instant::now(),
             wall_offset: 0.0,
@@ -311,6 +321,21 @@ impl Trainer {
         Ok(out)
     }
 
+    /// The loss of the last batch summed over its `n` samples, from its value `total`:
+    /// mean-reduced losses count `n` times, sum-reduced ones (already a sum over the
+    /// batch) once. Divided by the samples seen, that gives the per-sample loss PyTorch's
+    /// examples report (e.g. the VAE's `test_loss / len(dataset)`) for either reduction.
+    fn samples_loss(&mut self, total: f64, n: usize) -> f64 {
+        let summed: f64 = self
+            .sum_losses
+            .clone()
+            .iter()
+            .filter_map(|node| self.runtime.output(node).and_then(|v| v.item().ok()))
+            .map(f64::from)
+            .sum();
+        (total - summed) * n as f64 + summed
+    }
+
     fn batch_accuracy(&mut self, y: &Tensor) -> Option<(usize, usize)> {
         let node = self.logits_node.clone()?;
         let logits = self.runtime.output(&node)?;
@@ -378,7 +403,7 @@ impl Trainer {
             self.acc.correct += c as u64;
             self.acc.counted += k as u64;
         }
-        self.acc.loss_sum += outcome.loss * n as f64;
+        self.acc.loss_sum += self.samples_loss(outcome.loss, n);
         self.acc.seen += n as u64;
         let report = StepReport {
             accuracy: acc.map(|(c, k)| c as f64 / k.max(1) as f64),
@@ -515,7 +540,7 @@ impl Trainer {
             let n = x.dim(0);
             let stream = EVAL_NOISE | k as u64;
             let out = self.runtime.eval_batch(self.batch(x, y.clone(), stream)?)?;
-            loss_sum += out.loss * n as f64;
+            loss_sum += self.samples_loss(out.loss, n);
             seen += n;
             if let (Some(conf), Some(node)) = (confusion.as_mut(), self.logits_node.clone())
                 && let Some(logits) = self.runtime.output(&node)

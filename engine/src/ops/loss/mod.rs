@@ -101,3 +101,22 @@ impl<L: PairLoss> FamilyLayer<L> for PairLossFamily {
         Ok(Backward::inputs(vec![Some(da), Some(db)]))
     }
 }
+
+impl crate::ops::Op {
+    /// Whether this is a loss reduced by `sum`, whose value grows with the batch: a
+    /// per-sample figure over a whole set (validation loss, an epoch's loss) must add its
+    /// batch values as they are, where mean-reduced values are weighted by batch size.
+    pub fn sums_over_batch(&self) -> bool {
+        use crate::ops::Op;
+        let reduction = match self {
+            Op::MseLoss(l) => l.reduction,
+            Op::L1Loss(l) => l.reduction,
+            Op::SmoothL1Loss(l) => l.reduction,
+            Op::CrossEntropyLoss(l) => l.reduction,
+            Op::BceLoss(l) => l.reduction,
+            Op::BceWithLogitsLoss(l) => l.reduction,
+            _ => return false,
+        };
+        reduction == Reduction::Sum
+    }
+}
