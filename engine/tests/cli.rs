@@ -418,6 +418,8 @@ fn csv_run_eval_and_predict_agree_on_the_runs_own_split() {
     for (x, &y) in split
         .valid
         .features
+        .tensor()
+        .unwrap()
         .data()
         .chunks(2)
         .zip(split.valid.labels.data())
