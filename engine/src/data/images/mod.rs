@@ -274,6 +274,19 @@ pub(crate) fn load(rest: &str, seed: u64, fitted: Option<&Preprocessing>) -> Res
         .filter(|c| !c.is_empty());
     let layout = layout::scan(dir, known)?;
     let mut notes = Vec::new();
+    if known.is_none() {
+        let shown: Vec<&str> = layout.classes.iter().take(10).map(String::as_str).collect();
+        let more = if layout.classes.len() > 10 {
+            ", …"
+        } else {
+            ""
+        };
+        notes.push(format!(
+            "images: {} classes ({}{more}), the class folders' names sorted",
+            layout.classes.len(),
+            shown.join(", ")
+        ));
+    }
     let first = layout
         .files
         .first()
