@@ -552,6 +552,14 @@ mod tests {
             "mnist:/data/graphs/../mnist"
         );
         assert_eq!(resolve_spec("csv:/abs/x.csv", base), "csv:/abs/x.csv");
+        assert_eq!(
+            resolve_spec("images:photos:size=32x32", base),
+            "images:/data/graphs/photos:size=32x32"
+        );
+        assert_eq!(
+            resolve_spec("images:pics", base),
+            "images:/data/graphs/pics"
+        );
         assert_eq!(resolve_spec("spirals:classes=3", base), "spirals:classes=3");
     }
 

@@ -198,25 +198,27 @@ impl ImageList {
         let plane = self.source.decode.height * self.source.decode.width;
         let n = self.items.len();
         let workers = self.workers.clamp(1, n.max(1));
+        let count = |w: usize| -> Result<Vec<[u64; 256]>> {
+            let mut hist = vec![[0u64; 256]; c];
+            for i in (w..n).step_by(workers) {
+                for (k, &b) in self.pixels(i)?.iter().enumerate() {
+                    hist[k / plane.max(1)][b as usize] += 1;
+                }
+            }
+            Ok(hist)
+        };
         let parts: Vec<Result<Vec<[u64; 256]>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    s.spawn(move || -> Result<Vec<[u64; 256]>> {
-                        let mut hist = vec![[0u64; 256]; c];
-                        for i in (w..n).step_by(workers) {
-                            for (k, &b) in self.pixels(i)?.iter().enumerate() {
-                                hist[k / plane.max(1)][b as usize] += 1;
-                            }
-                        }
-                        Ok(hist)
-                    })
-                })
+            let spawned: Vec<_> = (0..workers)
+                .map(|w| std::thread::Builder::new().spawn_scoped(s, move || count(w)))
                 .collect();
-            handles
+            spawned
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::Other("image statistics failed".into())))
+                .enumerate()
+                .map(|(w, h)| match h {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(Error::Other("image statistics failed".into()))),
+                    Err(_) => count(w), // no thread to be had: this share here
                 })
                 .collect()
         });

@@ -375,3 +375,26 @@ fn predict_inputs_are_resized_and_normalised() {
     let e = read_inputs(&dir, &[4], None).unwrap_err().to_string();
     assert!(e.contains("[C, H, W]"), "{e}");
 }
+
+#[test]
+fn a_separate_folder_is_read_with_the_models_classes_and_statistics() {
+    let dir = three_classes("fitted-train");
+    let trained = load(&spec(&dir, "size=2x2"), 0).unwrap();
+    let mut p = trained.preprocessing.clone();
+    p.spec = spec(&dir, "size=2x2");
+    // One class folder is enough here; its label is the model's index for that name.
+    let test = folder("fitted-test");
+    gray(&test, "zebra/0.png", 5, 5, |_, _| 30);
+    gray(&test, "zebra/1.png", 5, 5, |_, _| 31);
+    let s = crate::data::load_fitted(&spec(&test, ""), 0, Some(&p)).unwrap();
+    assert_eq!(s.train.sample_shape(), &[1, 2, 2], "size= from the model's spec");
+    assert_eq!(s.preprocessing.mean, trained.preprocessing.mean);
+    let all = s.part(Part::All).unwrap();
+    assert_eq!(all.labels.data(), &[2.0, 2.0]);
+    assert_eq!(all.num_classes, Some(3));
+    gray(&test, "emu/0.png", 5, 5, |_, _| 0);
+    let e = crate::data::load_fitted(&spec(&test, ""), 0, Some(&p))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`emu`") && e.contains("ant, mole, zebra"), "{e}");
+}
