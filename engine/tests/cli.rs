@@ -903,6 +903,10 @@ fn training_settings_are_checked() {
             "training.optimizer.betas: must be in [0, 1)",
         ),
         ("(batch_size: 0)", "training.batch_size: must be at least 1"),
+        (
+            "(augment: (jitter: (contrast: 1.5)))",
+            "training.augment.jitter.contrast: must be at most 1, got 1.5",
+        ),
     ] {
         let g = dir.join("g.ron");
         std::fs::write(

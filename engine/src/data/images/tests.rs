@@ -387,7 +387,11 @@ fn a_separate_folder_is_read_with_the_models_classes_and_statistics() {
     gray(&test, "zebra/0.png", 5, 5, |_, _| 30);
     gray(&test, "zebra/1.png", 5, 5, |_, _| 31);
     let s = crate::data::load_fitted(&spec(&test, ""), 0, Some(&p)).unwrap();
-    assert_eq!(s.train.sample_shape(), &[1, 2, 2], "size= from the model's spec");
+    assert_eq!(
+        s.train.sample_shape(),
+        &[1, 2, 2],
+        "size= from the model's spec"
+    );
     assert_eq!(s.preprocessing.mean, trained.preprocessing.mean);
     let all = s.part(Part::All).unwrap();
     assert_eq!(all.labels.data(), &[2.0, 2.0]);
