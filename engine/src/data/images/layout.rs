@@ -44,16 +44,7 @@ pub fn scan(dir: &Path, known: Option<&[String]>) -> Result<Layout> {
     let valid_dir = VALID_NAMES.iter().find(|n| has(n)).map(|n| dir.join(n));
     if has("train") {
         let train = classes_in(&dir.join("train"))?;
-        let classes = match known {
-            Some(k) => k.to_vec(),
-            None => train.iter().map(|(n, _)| n.clone()).collect(),
-        };
-        let mut layout = Layout {
-            classes,
-            files: Vec::new(),
-            labels: Vec::new(),
-            train_count: None,
-        };
+        let mut layout = Layout::new(known, &train);
         layout.add(&dir.join("train"), train)?;
         if let Some(v) = valid_dir {
             layout.train_count = Some(layout.files.len());
@@ -70,22 +61,26 @@ pub fn scan(dir: &Path, known: Option<&[String]>) -> Result<Layout> {
         ));
     }
     let found = classes_in(dir)?;
-    let classes = match known {
-        Some(k) => k.to_vec(),
-        None => found.iter().map(|(n, _)| n.clone()).collect(),
-    };
-    let mut layout = Layout {
-        classes,
-        files: Vec::new(),
-        labels: Vec::new(),
-        train_count: None,
-    };
+    let mut layout = Layout::new(known, &found);
     layout.add(dir, found)?;
     layout.check_classes(dir, known.is_some())?;
     Ok(layout)
 }
 
 impl Layout {
+    /// No files yet; the classes are `known`, else the class folders `found`.
+    fn new(known: Option<&[String]>, found: &[(String, Vec<PathBuf>)]) -> Layout {
+        Layout {
+            classes: match known {
+                Some(k) => k.to_vec(),
+                None => found.iter().map(|(n, _)| n.clone()).collect(),
+            },
+            files: Vec::new(),
+            labels: Vec::new(),
+            train_count: None,
+        }
+    }
+
     /// Appends the files of `found` (class folders of `dir`), labelled by class name.
     fn add(&mut self, dir: &Path, found: Vec<(String, Vec<PathBuf>)>) -> Result<()> {
         for (name, files) in found {
