@@ -37,6 +37,13 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
     (status.code().unwrap_or(-1), out, err)
 }
 
+/// `hyphae SUB GRAPH --weights WEIGHTS`, for more arguments to follow.
+fn with_weights(sub: &str, graph: &Path, weights: &Path) -> Command {
+    let mut c = hyphae();
+    c.arg(sub).arg(graph).arg("--weights").arg(weights);
+    c
+}
+
 /// The step lines of a metrics log without wall-clock times.
 fn step_metrics(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
@@ -49,7 +56,15 @@ fn step_metrics(dir: &Path) -> Vec<String> {
 #[test]
 fn help_on_every_subcommand() {
     for sub in [
-        "train", "check", "summary", "ops", "eval", "predict", "grads", "bench",
+        "train",
+        "check",
+        "summary",
+        "ops",
+        "eval",
+        "predict",
+        "grads",
+        "bench",
+        "bench-data",
     ] {
         let (code, out, _) = run(hyphae().args([sub, "--help"]));
         assert_eq!(code, 0, "{sub}");
@@ -379,11 +394,7 @@ fn csv_run_eval_and_predict_agree_on_the_runs_own_split() {
     let weights = out_dir.join("weights.safetensors");
 
     // eval: the run's data and split seed, from the weights file, said so.
-    let (code, out, err) = run(hyphae()
-        .arg("eval")
-        .arg(&graph)
-        .arg("--weights")
-        .arg(&weights));
+    let (code, out, err) = run(&mut with_weights("eval", &graph, &weights));
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("validation split") && err.contains("split seed 3 from the weights file"),
@@ -418,6 +429,8 @@ fn csv_run_eval_and_predict_agree_on_the_runs_own_split() {
     for (x, &y) in split
         .valid
         .features
+        .tensor()
+        .unwrap()
         .data()
         .chunks(2)
         .zip(split.valid.labels.data())
@@ -890,6 +903,10 @@ fn training_settings_are_checked() {
             "training.optimizer.betas: must be in [0, 1)",
         ),
         ("(batch_size: 0)", "training.batch_size: must be at least 1"),
+        (
+            "(augment: (jitter: (contrast: 1.5)))",
+            "training.augment.jitter.contrast: must be at most 1, got 1.5",
+        ),
     ] {
         let g = dir.join("g.ron");
         std::fs::write(
@@ -1265,4 +1282,91 @@ fn graphs_too_big_for_memory_are_rejected_with_the_estimate() {
         out.contains("memory per training step (estimate):"),
         "{out}"
     );
+}
+
+/// An image folder: `hyphae train` on it (augmented), then `eval` and `predict` on images
+/// name the classes by their folder names.
+#[test]
+fn image_folder_train_eval_and_predict_name_the_classes() {
+    let dir = temp_dir("images");
+    for (class, base) in [("dark", 40u8), ("light", 200u8)] {
+        for i in 0..12u8 {
+            let img = image::GrayImage::from_fn(8, 8, |x, y| {
+                image::Luma([base.wrapping_add(((x * 7 + y * 3) as u8 + i) % 30)])
+            });
+            std::fs::create_dir_all(dir.join("tiles").join(class)).unwrap();
+            img.save(dir.join("tiles").join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let graph = dir.join("tiles.ron");
+    std::fs::write(
+        &graph,
+        "(version: 1, inputs: [(name: \"x\", shape: [1, 8, 8]),
+            (name: \"y\", shape: [], source: Labels)],
+          nodes: [(name: \"flat\", op: Flatten(), inputs: [\"x\"]),
+            (name: \"fc\", op: Linear(out_features: 2), inputs: [\"flat\"]),
+            (name: \"loss\", op: CrossEntropyLoss(), inputs: [\"fc\", \"y\"])],
+          training: (optimizer: Adam(lr: 0.05), batch_size: 4, epochs: 4,
+            dataset: \"images:tiles\", augment: (hflip: true, crop_padding: 1)))",
+    )
+    .unwrap();
+    let out_dir = dir.join("run");
+    let (code, out, err) = run(hyphae().arg("train").arg(&graph).arg("--out").arg(&out_dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 classes (dark, light)"), "{err}");
+    assert!(err.contains("images: 8×8"), "{err}");
+    let trained = accuracy_of(out.lines().find(|l| l.starts_with("validation:")).unwrap());
+    let weights = out_dir.join("weights.safetensors");
+    let (code, out, err) = run(&mut with_weights("eval", &graph, &weights));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(accuracy_of(&out), trained, "{out}");
+    assert!(out.contains("classes: 0 dark, 1 light"), "{out}");
+    assert_eq!(trained, "100.00", "{out}");
+    // A folder of images, and one image; each line names its file and class.
+    let (code, out, err) = run(with_weights("predict", &graph, &weights)
+        .arg("--input")
+        .arg(dir.join("tiles")));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(".png:")).collect();
+    assert_eq!(lines.len(), 24, "{out}");
+    for l in &lines {
+        let want = if l.contains("/dark/") {
+            "class dark"
+        } else {
+            "class light"
+        };
+        assert!(l.contains(want), "{l}");
+    }
+    let (code, out, _) = run(with_weights("predict", &graph, &weights)
+        .arg("--input")
+        .arg(dir.join("tiles/light/3.png")));
+    assert_eq!(code, 0);
+    assert!(out.contains("light/3.png: class light (index 1)"), "{out}");
+    // The loader benchmark on the same folder, augmented.
+    let (code, out, err) = run(hyphae()
+        .args([
+            "bench-data",
+            "--epochs",
+            "2",
+            "--augment",
+            "(hflip: true, erase: 0.5)",
+        ])
+        .arg(format!(
+            "images:{}:cache=0,workers=2",
+            dir.join("tiles").display()
+        )));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("2 worker thread(s)") && out.contains("median:") && out.contains("images/s"),
+        "{out}"
+    );
+    let (code, _, err) = run(hyphae().args(["bench-data", "tiles", "--augment", "(erase: 2.0)"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("augment.erase: must be at most 1"), "{err}");
+    // A corrupt image is an error naming it.
+    std::fs::write(dir.join("tiles/dark/bad.png"), "not a png").unwrap();
+    let (code, _, err) = run(with_weights("eval", &graph, &weights).args(["--split", "all"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("dark/bad.png"), "{err}");
 }

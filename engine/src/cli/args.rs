@@ -40,8 +40,9 @@ fn check_readable_dir(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot read: {e}"))
 }
 
-/// `--resume`: a run folder or a checkpoint file, which must exist and be readable.
-pub fn existing_run(s: &str) -> Result<PathBuf, String> {
+/// A readable file or folder: `--resume` (a run folder or a checkpoint file), `predict
+/// --input` (an image folder or a file).
+pub fn readable_file_or_dir(s: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
     if path.is_dir() {
         check_readable_dir(&path)?;
@@ -75,8 +76,8 @@ pub fn output_file(s: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// `--data`: a dataset spec; the folder of `mnist:DIR` and the file of `csv:FILE` must be
-/// there. The spec itself is parsed (and its options checked) by the data loader.
+/// `--data`: a dataset spec; the folder of `mnist:DIR` or `images:DIR` and the file of
+/// `csv:FILE` must be there. The spec itself is parsed (and its options checked) by the data loader.
 pub fn data_spec(s: &str) -> Result<String, String> {
     let spec = s.trim();
     if spec.is_empty() {
@@ -88,6 +89,9 @@ pub fn data_spec(s: &str) -> Result<String, String> {
         // `csv:FILE[:options]`, split as the CSV loader splits it.
         let (file, _) = crate::data::csv::split_spec(rest);
         check_readable_file(Path::new(file)).map_err(|e| format!("CSV file `{file}`: {e}"))?;
+    } else if let Some(rest) = spec.strip_prefix("images:") {
+        let (dir, _) = crate::data::csv::split_spec(rest);
+        check_readable_dir(Path::new(dir)).map_err(|e| format!("image folder `{dir}` {e}"))?;
     }
     Ok(spec.to_string())
 }
@@ -173,8 +177,8 @@ mod tests {
         assert!(readable_file(f).is_ok());
         assert!(readable_file(d).unwrap_err().contains("directory"));
         assert!(readable_file(&format!("{d}/none")).is_err());
-        assert!(existing_run(d).is_ok() && existing_run(f).is_ok());
-        assert!(existing_run(&format!("{d}/none")).is_err());
+        assert!(readable_file_or_dir(d).is_ok() && readable_file_or_dir(f).is_ok());
+        assert!(readable_file_or_dir(&format!("{d}/none")).is_err());
         assert!(run_dir(d).is_ok() && run_dir(&format!("{d}/new")).is_ok());
         assert!(run_dir(f).is_err());
         assert!(output_file(&format!("{d}/out.safetensors")).is_ok());

@@ -215,21 +215,37 @@ pub(super) fn inputs_from(
         .collect()
 }
 
-/// The graph's inputs from raw CSV rows: the features input standardised with the stored
-/// statistics, labels empty.
-fn inputs_from_csv(
+/// Whether `path` is image input: an image file, or a folder (of images).
+fn is_images(path: &Path) -> bool {
+    path.is_dir() || data::images::is_image(path)
+}
+
+/// The graph's inputs from image files (one, or every image below a folder), decoded at
+/// the graph's input size and normalised with the stored statistics; and the files.
+fn inputs_from_images(
     graph: &ValidGraph,
     path: &Path,
     stored: Option<&Preprocessing>,
-) -> Result<(Vec<Tensor>, Vec<u64>)> {
-    let stored = stored.ok_or_else(|| Error::File {
-        path: path.display().to_string(),
-        why: "CSV rows need the training preprocessing, and the weights file records none \
-              (trained by an older hyphae?): retrain, or pass a safetensors input"
-            .into(),
-    })?;
-    let (features, lines) = data::csv::read_features(path, stored)?;
-    let inputs = graph
+) -> Result<(Vec<Tensor>, Vec<PathBuf>)> {
+    let decl = graph
+        .file
+        .inputs
+        .iter()
+        .find(|d| d.source == Source::Features)
+        .ok_or_else(|| Error::Other("the graph has no input with source Features".into()))?;
+    if stored.is_none_or(|s| s.mean.is_empty()) {
+        eprintln!(
+            "note: the weights file records no image normalisation: pixels are given in [0, 1]"
+        );
+    }
+    let (features, files) = data::images::read_inputs(path, &decl.shape, stored)?;
+    Ok((features_only(graph, features), files))
+}
+
+/// The graph's inputs with `features` as the features input, noise inputs drawn and
+/// labels empty.
+fn features_only(graph: &ValidGraph, features: Tensor) -> Vec<Tensor> {
+    graph
         .file
         .inputs
         .iter()
@@ -244,8 +260,24 @@ fn inputs_from_csv(
                 )
                 .unwrap_or_else(|| Tensor::zeros(&[0])),
         })
-        .collect();
-    Ok((inputs, lines))
+        .collect()
+}
+
+/// The graph's inputs from raw CSV rows: the features input standardised with the stored
+/// statistics, labels empty.
+fn inputs_from_csv(
+    graph: &ValidGraph,
+    path: &Path,
+    stored: Option<&Preprocessing>,
+) -> Result<(Vec<Tensor>, Vec<u64>)> {
+    let stored = stored.ok_or_else(|| Error::File {
+        path: path.display().to_string(),
+        why: "CSV rows need the training preprocessing, and the weights file records none \
+              (trained by an older hyphae?): retrain, or pass a safetensors input"
+            .into(),
+    })?;
+    let (features, lines) = data::csv::read_features(path, stored)?;
+    Ok((features_only(graph, features), lines))
 }
 
 pub fn predict(
@@ -260,7 +292,16 @@ pub fn predict(
     let stored = load_weights(&mut rt, weights, allow_extra)?;
     let (inputs, lines) = if is_csv(input) {
         let (i, l) = inputs_from_csv(&g, input, stored.as_ref())?;
-        (i, Some(l))
+        (
+            i,
+            Some(l.iter().map(|n| format!("line {n}")).collect::<Vec<_>>()),
+        )
+    } else if is_images(input) {
+        let (i, files) = inputs_from_images(&g, input, stored.as_ref())?;
+        (
+            i,
+            Some(files.iter().map(|f| f.display().to_string()).collect()),
+        )
     } else {
         (inputs_from(&g, input, false)?, None)
     };
@@ -288,7 +329,7 @@ pub fn predict(
     println!("node `{node}`, output shape {:?}", out.shape());
     for (i, row) in rows.data().chunks(per.max(1)).enumerate() {
         let which = match &lines {
-            Some(l) => format!("line {}", l.get(i).copied().unwrap_or(0)),
+            Some(l) => l.get(i).cloned().unwrap_or_default(),
             None => format!("sample {i}"),
         };
         let b = best.get(i).copied().unwrap_or(0);

@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod bench_data;
 mod commands;
 mod inference;
 mod progress;
@@ -36,7 +37,8 @@ pub enum Command {
         #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
         /// Dataset: xor, spirals, moons, sine, shapes, mnist:DIR,
-        /// csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress].
+        /// csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress],
+        /// images:DIR[:size=HxW,channels=gray|rgb,mean=M/..,std=S/..,normalize=false,cache=MB,workers=N].
         #[arg(long, value_parser = args::data_spec)]
         data: Option<String>,
         #[arg(long, value_parser = args::positive_count)]
@@ -67,7 +69,7 @@ pub enum Command {
         out: Option<PathBuf>,
         /// Continue the run saved in this folder (its newest checkpoint) or from this
         /// checkpoint file, with the run's settings unless flags change them.
-        #[arg(long, value_parser = args::existing_run)]
+        #[arg(long, value_parser = args::readable_file_or_dir)]
         resume: Option<PathBuf>,
         /// Save a checkpoint at least this often, in seconds (also mid-epoch).
         #[arg(long, default_value_t = crate::train::trainer::CHECKPOINT_EVERY_SECS, value_parser = args::seconds)]
@@ -92,15 +94,18 @@ pub enum Command {
     /// validation split: the data spec and split seed recorded in the weights file.
     Eval(inference::EvalArgs),
     /// Run a trained graph on raw CSV rows (standardised with the training statistics
-    /// stored in the weights file; class names printed) or on a safetensors file of
-    /// tensors named like the graph's inputs; prints the prediction per sample.
+    /// stored in the weights file; class names printed), on images (a PNG/JPEG file or a
+    /// folder of them, resized to the graph's input and normalised with the stored
+    /// statistics) or on a safetensors file of tensors named like the graph's inputs;
+    /// prints the prediction per sample.
     Predict {
         #[arg(value_parser = args::readable_file)]
         graph: PathBuf,
         #[arg(long, value_parser = args::readable_file)]
         weights: PathBuf,
-        /// rows.csv (or .csv.gz, .tsv) or inputs.safetensors.
-        #[arg(long, value_parser = args::readable_file)]
+        /// rows.csv (or .csv.gz, .tsv), image.png|jpg, a folder of images, or
+        /// inputs.safetensors.
+        #[arg(long, value_parser = args::readable_file_or_dir)]
         input: PathBuf,
         /// Node whose output to print (default: the classifier's logits or the last node).
         #[arg(long)]
@@ -145,6 +150,10 @@ pub enum Command {
         #[arg(long)]
         profile: bool,
     },
+    /// Data-loader throughput: walks a dataset's training split in shuffled batches for
+    /// a few epochs (decoding, augmenting, normalising as training would, no model) and
+    /// prints images/s per epoch and their median.
+    BenchData(bench_data::BenchDataArgs),
 }
 
 /// Runs the program; returns the process exit code.
@@ -229,6 +238,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             bench::bench(&graph, steps, executor, profile)
         }
+        Command::BenchData(args) => bench_data::bench_data(args),
     }
 }
 

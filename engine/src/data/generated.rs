@@ -174,7 +174,11 @@ mod tests {
             assert!(hi - lo <= 1, "{spec}: unbalanced {counts:?}");
             assert_eq!(d.non_finite(), 0);
             // Points stay in a sensible box around the origin.
-            assert!(d.features.max() < 2.5 && d.features.min() > -2.5, "{spec}");
+            assert!(
+                d.features.tensor().unwrap().max() < 2.5
+                    && d.features.tensor().unwrap().min() > -2.5,
+                "{spec}"
+            );
         }
         assert_ne!(s.train.features, s.valid.features.clone());
         // Same seed → identical data; another seed → different data.
@@ -184,7 +188,7 @@ mod tests {
 
     impl Dataset {
         fn non_finite(&self) -> usize {
-            self.features.non_finite_count() + self.labels.non_finite_count()
+            self.features.tensor().unwrap().non_finite_count() + self.labels.non_finite_count()
         }
     }
 
@@ -204,7 +208,14 @@ mod tests {
     #[test]
     fn moons_without_noise_lie_on_their_arcs() {
         let d = load("moons:noise=0", 1).unwrap().train;
-        for (p, &c) in d.features.data().chunks(2).zip(d.labels.data()) {
+        for (p, &c) in d
+            .features
+            .tensor()
+            .unwrap()
+            .data()
+            .chunks(2)
+            .zip(d.labels.data())
+        {
             let (x, y) = (p[0] + 0.5, p[1] + 0.25);
             let (cx, cy) = if c == 0.0 { (0.0, 0.0) } else { (1.0, 0.5) };
             let r = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
@@ -219,9 +230,12 @@ mod tests {
         assert_eq!(s.train.labels.shape(), &[1000, 1]);
         assert_eq!(s.valid.features.shape(), &[250, 1]);
         assert_eq!(s.train.num_classes, None);
-        assert!(s.train.features.min() >= -PI && s.train.features.max() <= PI);
+        assert!(
+            s.train.features.tensor().unwrap().min() >= -PI
+                && s.train.features.tensor().unwrap().max() <= PI
+        );
         // Residuals around sin(x) have roughly the noise std.
-        let res: Vec<f32> = (s.train.features.data().iter())
+        let res: Vec<f32> = (s.train.features.tensor().unwrap().data().iter())
             .zip(s.train.labels.data())
             .map(|(x, y)| y - x.sin())
             .collect();

@@ -1,13 +1,19 @@
-//! Batches over a [`Dataset`], one epoch at a time, assembled on a background thread.
+//! Batches over a [`Dataset`], one epoch at a time, assembled on background threads.
 //!
 //! The order of an epoch depends only on `(seed, epoch)`, so a resumed run sees the same
-//! batches as an uninterrupted one. A bounded channel keeps a few batches ready while the
-//! training step runs; dropping the iterator early disconnects the channel, which wakes and
-//! ends the producer thread.
+//! batches as an uninterrupted one. In-memory sets are gathered by one thread; image
+//! folders by several workers (batch `k` by worker `k mod W`, received in order, as
+//! PyTorch's `DataLoader` does), each decoding its batch's files and augmenting training
+//! images with draws that depend on (seed, epoch, sample) alone, so the batches are the
+//! same for any number of workers. Bounded channels keep a few batches ready while the
+//! training step runs; dropping the iterator early disconnects them, which wakes and ends
+//! the workers. A batch that cannot be made (an unreadable image) is an error item, and
+//! the epoch ends after it.
 
-use super::Dataset;
+use super::augment::Draw;
+use super::{Dataset, Features};
 use crate::error::{Error, Result};
-use crate::graph::Training;
+use crate::graph::{Augment, Training};
 use crate::tensor::{Rng, Tensor};
 use crossbeam_channel::{Receiver, bounded};
 use std::sync::Arc;
@@ -24,8 +30,10 @@ pub struct LoaderOptions {
     /// Skip the last batch when it would be smaller than `batch_size`.
     pub drop_last: bool,
     pub seed: u64,
-    /// Batches assembled ahead of the consumer (at least 1).
+    /// Batches assembled ahead of the consumer (at least 1), shared among the workers.
     pub prefetch: usize,
+    /// Augment every sample (training on image folders only).
+    pub augment: Option<Augment>,
 }
 
 impl Default for LoaderOptions {
@@ -36,6 +44,7 @@ impl Default for LoaderOptions {
             drop_last: false,
             seed: 0,
             prefetch: 4,
+            augment: None,
         }
     }
 }
@@ -43,7 +52,8 @@ impl Default for LoaderOptions {
 impl LoaderOptions {
     /// How a graph's training set is walked, by `hyphae train` and the editor alike (one
     /// definition, so the two train identically): reshuffled every epoch from the seed, the
-    /// last partial batch kept unless `drop_last`, four batches prefetched.
+    /// last partial batch kept unless `drop_last`, four batches prefetched, augmented as
+    /// `training.augment` says.
     pub fn training(t: &Training) -> Self {
         LoaderOptions {
             batch_size: t.batch_size,
@@ -51,6 +61,17 @@ impl LoaderOptions {
             drop_last: t.drop_last,
             seed: t.seed,
             prefetch: 4,
+            augment: t.augment.clone(),
+        }
+    }
+
+    /// How a set is walked for evaluation: in order, every sample, never augmented.
+    pub fn evaluation(batch_size: usize) -> Self {
+        LoaderOptions {
+            batch_size,
+            shuffle: false,
+            prefetch: 2,
+            ..LoaderOptions::default()
         }
     }
 }
@@ -68,6 +89,16 @@ impl Loader {
             return Err(Error::config("loader", "batch_size must be at least 1"));
         }
         data.validate()?;
+        if opts.augment.is_some() && !matches!(data.features, Features::Images(_)) {
+            return Err(Error::config(
+                "training.augment",
+                format!(
+                    "augmentation applies to image folders (`images:DIR`); dataset `{}` is \
+                     not one: remove `augment` or train on an image folder",
+                    data.name
+                ),
+            ));
+        }
         Ok(Loader { data, opts })
     }
 
@@ -77,6 +108,14 @@ impl Loader {
 
     pub fn options(&self) -> &LoaderOptions {
         &self.opts
+    }
+
+    /// Threads that make batches: an image folder's `workers`, else one.
+    pub fn workers(&self) -> usize {
+        match &self.data.features {
+            Features::Images(l) => l.workers().max(1),
+            Features::Memory(_) => 1,
+        }
     }
 
     pub fn batches_per_epoch(&self) -> usize {
@@ -97,44 +136,61 @@ impl Loader {
         idx
     }
 
-    /// The batches of one epoch as `(features [B, ...], labels [B, ...])`, prefetched on a
-    /// background thread (assembled inline if a thread cannot be started).
+    /// The batches of one epoch as `(features [B, ...], labels [B, ...])`, prefetched on
+    /// background threads (assembled inline if a thread cannot be started).
     pub fn epoch(&self, epoch: u64) -> Epoch {
-        let batches = Arc::new(self.batch_indices(epoch));
-        let remaining = batches.len();
-        let (tx, rx) = bounded(self.opts.prefetch.max(1));
-        let data = Arc::clone(&self.data);
-        let producer = std::thread::Builder::new()
-            .name("hyphae-loader".to_string())
-            .spawn({
-                let batches = Arc::clone(&batches);
-                move || {
-                    for idx in batches.iter() {
-                        // Indices come from `0..len` of a validated dataset, so gather can't
-                        // fail; if it somehow did, the epoch just ends early.
-                        let Ok(batch) = data.gather(idx) else { return };
-                        if tx.send(batch).is_err() {
-                            return; // the consumer dropped the iterator
+        self.epoch_from(epoch, 0)
+    }
+
+    /// [`Loader::epoch`] from batch `skip` on (a resumed epoch: earlier batches are not
+    /// made at all).
+    pub fn epoch_from(&self, epoch: u64, skip: usize) -> Epoch {
+        let job = Arc::new(Job {
+            data: Arc::clone(&self.data),
+            batches: self.batch_indices(epoch),
+            draw: self.opts.augment.clone().map(|augment| Draw {
+                augment,
+                seed: self.opts.seed,
+                epoch,
+            }),
+        });
+        let end = job.batches.len();
+        let start = skip.min(end);
+        let count = self.workers().min(end - start).max(1);
+        let bound = (self.opts.prefetch / count).max(1);
+        let mut workers = Vec::with_capacity(count);
+        for w in 0..count {
+            let (tx, rx) = bounded(bound);
+            let job = Arc::clone(&job);
+            let spawned = std::thread::Builder::new()
+                .name(format!("hyphae-loader-{w}"))
+                .spawn(move || {
+                    for k in (start + w..end).step_by(count) {
+                        let batch = job.make(k);
+                        let failed = batch.is_err();
+                        if tx.send(batch).is_err() || failed {
+                            return; // the consumer dropped the iterator, or a batch failed
                         }
                     }
-                }
-            });
-        match producer {
-            Ok(handle) => Epoch {
-                source: Source::Thread {
+                });
+            match spawned {
+                Ok(handle) => workers.push(Worker {
                     rx: Some(rx),
                     handle: Some(handle),
-                },
-                remaining,
-            },
-            Err(_) => Epoch {
-                source: Source::Inline {
-                    data: Arc::clone(&self.data),
-                    batches,
-                    next: 0,
-                },
-                remaining,
-            },
+                }),
+                Err(_) => {
+                    workers.clear(); // dropping joins the ones started
+                    break;
+                }
+            }
+        }
+        Epoch {
+            job,
+            start,
+            next: start,
+            end,
+            workers,
+            failed: false,
         }
     }
 
@@ -148,66 +204,78 @@ impl Loader {
     }
 }
 
-/// One epoch of batches. Dropping it early stops and joins the producer thread.
-pub struct Epoch {
-    source: Source,
-    remaining: usize,
+/// What the workers of one epoch share.
+struct Job {
+    data: Arc<Dataset>,
+    batches: Vec<Vec<usize>>,
+    draw: Option<Draw>,
 }
 
-enum Source {
-    Thread {
-        rx: Option<Receiver<(Tensor, Tensor)>>,
-        handle: Option<JoinHandle<()>>,
-    },
-    Inline {
-        data: Arc<Dataset>,
-        batches: Arc<Vec<Vec<usize>>>,
-        next: usize,
-    },
+impl Job {
+    fn make(&self, k: usize) -> Result<(Tensor, Tensor)> {
+        let idx = self
+            .batches
+            .get(k)
+            .ok_or_else(|| Error::Other(format!("loader: no batch {k}")))?;
+        self.data.gather_with(idx, self.draw.as_ref())
+    }
+}
+
+/// A worker thread and the channel it sends its batches on.
+struct Worker {
+    rx: Option<Receiver<Result<(Tensor, Tensor)>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Disconnect first so a worker blocked on a full channel wakes up and exits.
+        drop(self.rx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One epoch of batches. Dropping it early stops and joins the worker threads.
+pub struct Epoch {
+    job: Arc<Job>,
+    start: usize,
+    next: usize,
+    end: usize,
+    /// Empty when no thread could be started: batches are then made inline.
+    workers: Vec<Worker>,
+    failed: bool,
 }
 
 impl Iterator for Epoch {
-    type Item = (Tensor, Tensor);
+    type Item = Result<(Tensor, Tensor)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = match &mut self.source {
-            Source::Thread { rx, .. } => rx.as_ref()?.recv().ok(),
-            Source::Inline {
-                data,
-                batches,
-                next,
-            } => {
-                let idx = batches.get(*next)?;
-                *next += 1;
-                data.gather(idx).ok()
-            }
-        };
-        self.remaining = if item.is_some() {
-            self.remaining.saturating_sub(1)
+        if self.failed || self.next >= self.end {
+            return None;
+        }
+        let k = self.next;
+        self.next += 1;
+        let item = if self.workers.is_empty() {
+            self.job.make(k)
         } else {
-            0
+            let w = &self.workers[(k - self.start) % self.workers.len()];
+            w.rx.as_ref()
+                .and_then(|rx| rx.recv().ok())
+                .unwrap_or_else(|| Err(Error::Other("a loader thread ended early".into())))
         };
-        item
+        self.failed = item.is_err();
+        Some(item)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        let left = if self.failed { 0 } else { self.end - self.next };
+        (left, Some(left))
     }
 }
 
 impl ExactSizeIterator for Epoch {}
-
-impl Drop for Epoch {
-    fn drop(&mut self) {
-        if let Source::Thread { rx, handle } = &mut self.source {
-            // Disconnect first so a producer blocked on a full channel wakes up and exits.
-            drop(rx.take());
-            if let Some(h) = handle.take() {
-                let _ = h.join();
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -245,7 +313,8 @@ mod tests {
 
     fn epoch_ids(l: &Loader, epoch: u64) -> Vec<Vec<usize>> {
         l.epoch(epoch)
-            .map(|(f, y)| {
+            .map(|b| {
+                let (f, y) = b.unwrap();
                 let ids: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
                 // Features travel with their labels.
                 for (row, &i) in f.data().chunks(2).zip(&ids) {
@@ -275,6 +344,7 @@ mod tests {
         let l = loader(5, 2, false, 0);
         let shapes: Vec<_> = l
             .epoch(0)
+            .map(|b| b.unwrap())
             .map(|(f, y)| (f.shape().to_vec(), y.shape().to_vec()))
             .collect();
         assert_eq!(shapes[0], (vec![2, 2], vec![2, 1]));
@@ -341,7 +411,7 @@ mod tests {
         assert!(Loader::new(indexed(3), opts).is_err());
         let bad = Dataset {
             name: "bad".into(),
-            features: Tensor::zeros(&[3, 2]),
+            features: Features::Memory(Tensor::zeros(&[3, 2])),
             labels: Tensor::zeros(&[2]),
             num_classes: None,
         };

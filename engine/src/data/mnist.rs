@@ -271,8 +271,8 @@ mod tests {
         assert_eq!(s.train.labels.data()[0], 7.0, "first t10k label is a 7");
         // Pixels 0 and 255 map to the ends of the standardised range.
         let (lo, hi) = (-MEAN / STD, (1.0 - MEAN) / STD);
-        assert!((s.train.features.min() - lo).abs() < 1e-5);
-        assert!((s.train.features.max() - hi).abs() < 1e-5);
+        assert!((s.train.features.tensor().unwrap().min() - lo).abs() < 1e-5);
+        assert!((s.train.features.tensor().unwrap().max() - hi).abs() < 1e-5);
         // Known class counts of the whole test split (README).
         let mut counts = s.train.class_counts().unwrap();
         for (c, v) in counts.iter_mut().zip(s.valid.class_counts().unwrap()) {
@@ -284,9 +284,9 @@ mod tests {
         );
         // The mean pixel of MNIST is near the standardisation mean, so features are ~0-mean.
         assert!(
-            s.train.features.mean().abs() < 0.1,
+            s.train.features.tensor().unwrap().mean().abs() < 0.1,
             "{}",
-            s.train.features.mean()
+            s.train.features.tensor().unwrap().mean()
         );
     }
 
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!(s.train.features.shape(), &[20, 1, 2, 3]);
         assert_eq!(s.valid.features.shape(), &[5, 1, 2, 3]);
         assert_eq!(s.valid.labels.data(), &[0.0, 1.0, 2.0, 3.0, 4.0]);
-        let px = s.train.features.data()[6 * 3];
+        let px = s.train.features.tensor().unwrap().data()[6 * 3];
         assert!((px - (3.0 / 255.0 - MEAN) / STD).abs() < 1e-6);
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -4,36 +4,45 @@
 //! line) into a train/validation [`Split`]; [`Loader`] walks a [`Dataset`] in seeded, shuffled
 //! batches with a background prefetch thread. Generated sets (`xor`, `spirals`, `moons`,
 //! `sine`, `shapes`) need no download and are deterministic in the seed, so tests and demos
-//! run anywhere.
+//! run anywhere. `images:DIR` streams an image folder: files are decoded in the loader's
+//! worker threads (see [`images`]).
 
+mod augment;
 pub mod csv;
+mod features;
 mod generated;
+pub mod images;
 mod loader;
 mod mnist;
+mod options;
 pub mod preprocess;
 mod shapes;
 
+pub use augment::Draw;
+pub use features::Features;
 pub use loader::{Epoch, Loader, LoaderOptions};
 pub use preprocess::Preprocessing;
 pub use shapes::SHAPE_CLASSES;
 
 use crate::error::{Error, Result};
-use crate::tensor::{Tensor, numel};
-use std::collections::BTreeMap;
+use crate::tensor::{Rng, Tensor};
+use features::take;
+pub(crate) use options::Options;
 use std::path::Path;
 
 /// Every spec [`load`] accepts, for error messages and help text.
 pub const SPECS: &str = "xor, spirals[:classes=2|3,train=N,valid=N,noise=F], \
 moons[:train=N,valid=N,noise=F], sine[:train=N,valid=N,noise=F], \
 shapes[:train=N,valid=N], mnist:DIR, \
-csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress]";
+csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress], \
+images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N]";
 
 /// Samples with their labels. The first dimension of both tensors is the sample index.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     pub name: String,
-    /// `[N, ...per-sample shape]`.
-    pub features: Tensor,
+    /// `[N, ...per-sample shape]`, in memory or image files read on demand.
+    pub features: Features,
     /// Classification: `[N]` class indices stored as f32. Regression: `[N, k]` targets.
     pub labels: Tensor,
     /// `Some(classes)` for classification, `None` for regression.
@@ -77,19 +86,19 @@ impl Split {
             Part::Train => Ok(self.train.clone()),
             Part::Valid => Ok(self.valid.clone()),
             Part::All => {
-                let cat = |a: &Tensor, b: &Tensor| -> Result<Tensor> {
-                    let mut shape = a.shape().to_vec();
-                    if let Some(n) = shape.first_mut() {
-                        *n += b.shape().first().copied().unwrap_or(0);
-                    }
-                    Tensor::new(&shape, [a.data(), b.data()].concat())
+                let labels = Features::Memory(self.train.labels.clone())
+                    .concat(&Features::Memory(self.valid.labels.clone()))?;
+                let Features::Memory(labels) = labels else {
+                    return Err(Error::Other("labels are always in memory".into()));
                 };
-                Dataset::new(
-                    self.train.name.clone(),
-                    cat(&self.train.features, &self.valid.features)?,
-                    cat(&self.train.labels, &self.valid.labels)?,
-                    self.train.num_classes,
-                )
+                let d = Dataset {
+                    name: self.train.name.clone(),
+                    features: self.train.features.concat(&self.valid.features)?,
+                    labels,
+                    num_classes: self.train.num_classes,
+                };
+                d.validate()?;
+                Ok(d)
             }
         }
     }
@@ -101,6 +110,16 @@ impl Dataset {
     pub fn new(
         name: impl Into<String>,
         features: Tensor,
+        labels: Tensor,
+        num_classes: Option<usize>,
+    ) -> Result<Self> {
+        Dataset::with_features(name, Features::Memory(features), labels, num_classes)
+    }
+
+    /// [`Dataset::new`] for samples held in any form (image files read on demand).
+    pub fn with_features(
+        name: impl Into<String>,
+        features: Features,
         labels: Tensor,
         num_classes: Option<usize>,
     ) -> Result<Self> {
@@ -192,48 +211,33 @@ impl Dataset {
 
     /// The samples at `idx`, in that order: `(features [B, ...], labels [B, ...])`.
     pub fn gather(&self, idx: &[usize]) -> Result<(Tensor, Tensor)> {
-        Ok((take(&self.features, idx)?, take(&self.labels, idx)?))
+        self.gather_with(idx, None)
     }
 
-    /// A new dataset of the samples at `idx`, in that order.
+    /// [`Dataset::gather`], image features augmented by `draw` (training batches).
+    pub fn gather_with(&self, idx: &[usize], draw: Option<&Draw>) -> Result<(Tensor, Tensor)> {
+        Ok((self.features.take(idx, draw)?, take(&self.labels, idx)?))
+    }
+
+    /// A new dataset of the samples at `idx`, in that order (image files stay unread).
     pub fn subset(&self, idx: &[usize]) -> Result<Dataset> {
-        let (features, labels) = self.gather(idx)?;
         Ok(Dataset {
             name: self.name.clone(),
-            features,
-            labels,
+            features: self.features.subset(idx)?,
+            labels: take(&self.labels, idx)?,
             num_classes: self.num_classes,
         })
     }
 }
 
-/// Rows `idx` of `t` along its first dimension. Errors (rather than panics) on an index out
-/// of range, since indices may come from user-built datasets.
-pub(crate) fn take(t: &Tensor, idx: &[usize]) -> Result<Tensor> {
-    let shape = t.shape();
-    let n = shape.first().copied().unwrap_or(0);
-    let row = numel(shape.get(1..).unwrap_or(&[]));
-    let data = t.data();
-    let mut out = Vec::with_capacity(idx.len() * row);
-    for &i in idx {
-        // Bounds-check the index before multiplying, so a huge index can't overflow.
-        let src = (i < n)
-            .then(|| data.get(i * row..(i + 1) * row))
-            .flatten()
-            .ok_or_else(|| {
-                Error::bad_shape(
-                    "take",
-                    shape,
-                    format!("sample index {i} out of range 0..{n}"),
-                )
-            })?;
-        out.extend_from_slice(src);
-    }
-    let mut out_shape = shape.to_vec();
-    if let Some(first) = out_shape.first_mut() {
-        *first = idx.len();
-    }
-    Tensor::new(&out_shape, out)
+/// A seeded shuffle of `0..n` cut 80/20 (both sides non-empty; `n` ≥ 2): the
+/// train/validation split of files that come as one set (CSV, a single image folder).
+pub(crate) fn split_indices(n: usize, seed: u64, stream: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    Rng::derived(seed, stream).shuffle(&mut idx);
+    let cut = ((n * 4 + 2) / 5).clamp(1, n.saturating_sub(1).max(1));
+    let valid = idx.split_off(cut);
+    (idx, valid)
 }
 
 /// Loads a dataset by spec (see [`SPECS`]); `seed` drives generation and shuffled splits.
@@ -287,7 +291,7 @@ pub fn resolve_spec(spec: &str, base: &Path) -> String {
         return spec.to_string();
     };
     let (path, opts) = match kind {
-        "csv" => csv::split_spec(rest),
+        "csv" | "images" => csv::split_spec(rest),
         "mnist" => (rest, None),
         _ => return spec.to_string(),
     };
@@ -319,6 +323,7 @@ fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Sp
     match kind {
         "mnist" => mnist::load(need_path("dir")?),
         "csv" => csv::load(need_path("file")?, seed, fitted),
+        "images" => images::load(need_path("dir")?, seed, fitted),
         "xor" | "spirals" | "moons" | "sine" => {
             generated::load(kind, Options::parse(kind, rest)?, seed)
         }
@@ -329,87 +334,8 @@ fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Sp
     }
 }
 
-fn spec_error(why: String) -> Error {
+pub(crate) fn spec_error(why: String) -> Error {
     Error::config("dataset", why)
-}
-
-/// `key=value` options after a generated set's name (`spirals:classes=3,noise=0.1`),
-/// separated by `,` or `:`. Each generator takes the keys it knows; leftovers are an error,
-/// so a typo is reported instead of silently ignored.
-pub(crate) struct Options {
-    kind: String,
-    map: BTreeMap<String, String>,
-}
-
-impl Options {
-    fn parse(kind: &str, rest: Option<&str>) -> Result<Self> {
-        let mut map = BTreeMap::new();
-        for item in rest
-            .unwrap_or("")
-            .split([',', ':'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let (k, v) = item.split_once('=').ok_or_else(|| {
-                spec_error(format!("`{kind}`: option `{item}` should be key=value"))
-            })?;
-            map.insert(k.trim().to_string(), v.trim().to_string());
-        }
-        Ok(Options {
-            kind: kind.to_string(),
-            map,
-        })
-    }
-
-    fn take<T: std::str::FromStr>(&mut self, key: &str, default: T) -> Result<T> {
-        match self.map.remove(key) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                spec_error(format!("`{}`: option {key}=`{v}` is not valid", self.kind))
-            }),
-        }
-    }
-
-    /// A sample count in `min..=max` (the bound keeps a typo like `train=100000000` from
-    /// asking for hundreds of gigabytes).
-    fn count(&mut self, key: &str, default: usize, min: usize, max: usize) -> Result<usize> {
-        let n = self.take(key, default)?;
-        if n < min || n > max {
-            return Err(spec_error(format!(
-                "`{}`: {key}={n} is out of range ({min} to {max})",
-                self.kind
-            )));
-        }
-        Ok(n)
-    }
-
-    /// A noise level: finite, in 0..=10.
-    fn noise(&mut self, default: f32) -> Result<f32> {
-        let v: f32 = self.take("noise", default)?;
-        if !(0.0..=10.0).contains(&v) {
-            return Err(spec_error(format!(
-                "`{}`: noise={v} is out of range (0 to 10)",
-                self.kind
-            )));
-        }
-        Ok(v)
-    }
-
-    /// Errors on any option no generator took, naming the ones that exist.
-    fn finish(self, allowed: &[&str]) -> Result<()> {
-        if let Some(k) = self.map.keys().next() {
-            let list = if allowed.is_empty() {
-                "none".to_string()
-            } else {
-                allowed.join(", ")
-            };
-            return Err(spec_error(format!(
-                "`{}`: unknown option `{k}` (options: {list})",
-                self.kind
-            )));
-        }
-        Ok(())
-    }
 }
 
 /// Per-column mean and standard deviation over `rows` × `cols` row-major data (f64
@@ -473,6 +399,7 @@ mod tests {
             "shapes",
             "mnist:DIR",
             "csv:FILE",
+            "images:DIR",
         ] {
             assert!(e.contains(s), "{e}");
         }
@@ -524,6 +451,14 @@ mod tests {
             "mnist:/data/graphs/../mnist"
         );
         assert_eq!(resolve_spec("csv:/abs/x.csv", base), "csv:/abs/x.csv");
+        assert_eq!(
+            resolve_spec("images:photos:size=32x32", base),
+            "images:/data/graphs/photos:size=32x32"
+        );
+        assert_eq!(
+            resolve_spec("images:pics", base),
+            "images:/data/graphs/pics"
+        );
         assert_eq!(resolve_spec("spirals:classes=3", base), "spirals:classes=3");
     }
 
@@ -537,7 +472,7 @@ mod tests {
         )
         .unwrap();
         let s = d.subset(&[3, 0]).unwrap();
-        assert_eq!(s.features.data(), &[6.0, 7.0, 0.0, 1.0]);
+        assert_eq!(s.features.tensor().unwrap().data(), &[6.0, 7.0, 0.0, 1.0]);
         assert_eq!(s.labels.data(), &[1.0, 0.0]);
         assert!(
             d.gather(&[4])

@@ -33,9 +33,9 @@ pub(crate) fn load(mut opts: Options, seed: u64) -> Result<Split> {
     let mut valid = generate(valid, &mut Rng::derived(seed, VALID_STREAM))?;
     // Standardise with the training set's pixel statistics (as MNIST's fixed constants are
     // its training statistics), so a network sees roughly zero-mean, unit-variance inputs.
-    let (mean, std) = super::column_stats(train.features.data(), 1);
-    super::standardise(train.features.data_mut(), &mean, &std);
-    super::standardise(valid.features.data_mut(), &mean, &std);
+    let (mean, std) = super::column_stats(train.features.tensor()?.data(), 1);
+    super::standardise(train.features.tensor_mut()?.data_mut(), &mean, &std);
+    super::standardise(valid.features.tensor_mut()?.data_mut(), &mean, &std);
     let mut split = Split::new(train, valid);
     split.preprocessing.class_names = SHAPE_CLASSES.iter().map(|c| c.to_string()).collect();
     Ok(split)
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(s.train.class_counts().unwrap(), vec![100; 4]);
         assert_eq!(s.valid.class_counts().unwrap(), vec![25; 4]);
         // Standardised with the training statistics.
-        let f = &s.train.features;
+        let f = s.train.features.tensor().unwrap();
         let mean = f.mean();
         let var = f.data().iter().map(|v| (v - mean).powi(2)).sum::<f32>() / f.numel() as f32;
         assert!(
@@ -191,8 +191,10 @@ mod tests {
     #[test]
     fn shapes_are_inside_and_visible() {
         let d = generate(200, &mut Rng::seed(1)).unwrap();
-        let f = d.features.data();
-        assert!(d.features.min() >= 0.0 && d.features.max() <= 1.0);
+        let f = d.features.tensor().unwrap().data();
+        assert!(
+            d.features.tensor().unwrap().min() >= 0.0 && d.features.tensor().unwrap().max() <= 1.0
+        );
         for (i, img) in f.chunks(PIXELS).enumerate() {
             // The border stays background: the shape lies inside the frame.
             let border: Vec<f32> = (0..PIXELS)
@@ -231,7 +233,14 @@ mod tests {
     #[ignore]
     fn preview() {
         let d = generate(8, &mut Rng::seed(2)).unwrap();
-        for (img, c) in d.features.data().chunks(PIXELS).zip(d.labels.data()) {
+        for (img, c) in d
+            .features
+            .tensor()
+            .unwrap()
+            .data()
+            .chunks(PIXELS)
+            .zip(d.labels.data())
+        {
             println!("{}", SHAPE_CLASSES[*c as usize]);
             for row in img.chunks(SIDE) {
                 let line: String = row
@@ -382,7 +391,8 @@ mod tests {
         let loader = Loader::new(Arc::new(s.train.clone()), opts).unwrap();
         let mut acc = 0.0;
         for epoch in 0..2 {
-            for (x, y) in loader.epoch(epoch) {
+            for batch in loader.epoch(epoch) {
+                let (x, y) = batch.unwrap();
                 let b = x.dim(0);
                 let a = forward(&x, &params);
                 let mut g = a.logits.clone();
@@ -472,6 +482,7 @@ mod tests {
             )
             .unwrap()
             .epoch(0)
+            .map(Result::unwrap)
             {
                 let pred = forward(&x, &params).logits.argmax_rows();
                 correct += pred

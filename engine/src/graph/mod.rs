@@ -10,5 +10,5 @@ pub mod validate;
 
 pub use format::{FORMAT_VERSION, GraphFile, InputDecl, NodeDecl, Source};
 pub use infer::{Inferred, infer};
-pub use training::{Clip, Optimizer, Schedule, Training};
+pub use training::{Augment, Clip, Jitter, Optimizer, Schedule, Training};
 pub use validate::{GraphError, NodeInfo, Ref, ValidGraph};

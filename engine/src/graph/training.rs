@@ -161,6 +161,67 @@ pub struct Training {
     pub dataset: Option<String>,
     /// Compute layer statistics every this many steps (0: never).
     pub stats_every: usize,
+    /// Random changes to each training image (image-folder datasets only); validation,
+    /// `eval` and `predict` see the images as they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
+}
+
+/// Seeded augmentation of training images, torchvision's transforms in this order:
+/// `RandomCrop(padding)`, `RandomHorizontalFlip`, `RandomRotation` (nearest, fill 0),
+/// `ColorJitter(brightness, contrast)`, then after normalisation `RandomErasing(p)`.
+/// Every field is optional; the draws depend only on (seed, epoch, sample).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Augment {
+    /// Pad each side with this many black pixels, then crop back to the image size at a
+    /// random offset.
+    pub crop_padding: usize,
+    /// Mirror left-right with probability 1/2.
+    pub hflip: bool,
+    /// Rotate by an angle drawn uniformly from ±this many degrees.
+    pub rotate_degrees: f32,
+    pub jitter: Option<Jitter>,
+    /// Probability of blanking one random rectangle (2–33% of the area, aspect 0.3–3.3).
+    pub erase: f32,
+}
+
+/// Colour jitter: each factor is drawn from `[max(0, 1 - v), 1 + v]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jitter {
+    pub brightness: f32,
+    pub contrast: f32,
+}
+
+impl Augment {
+    /// Each field outside its range, as (setting path, message).
+    fn problems(&self, check: &mut impl FnMut(&'static str, std::result::Result<(), String>)) {
+        let at_most = |v: f32, max: f32| {
+            non_negative(v).and_then(|_| {
+                if v <= max {
+                    Ok(())
+                } else {
+                    Err(format!("must be at most {max}, got {v}"))
+                }
+            })
+        };
+        if self.crop_padding > 1024 {
+            check(
+                "augment.crop_padding",
+                Err(format!("must be at most 1024, got {}", self.crop_padding)),
+            );
+        }
+        check(
+            "augment.rotate_degrees",
+            at_most(self.rotate_degrees, 180.0),
+        );
+        check("augment.erase", at_most(self.erase, 1.0));
+        if let Some(j) = &self.jitter {
+            check("augment.jitter.brightness", at_most(j.brightness, 1.0));
+            check("augment.jitter.contrast", at_most(j.contrast, 1.0));
+        }
+    }
 }
 
 impl Training {
@@ -184,6 +245,7 @@ impl Default for Training {
             drop_last: false,
             dataset: None,
             stats_every: 10,
+            augment: None,
         }
     }
 }
@@ -318,6 +380,9 @@ impl Training {
         }
         check("batch_size", at_least_one(self.batch_size));
         check("epochs", at_least_one(self.epochs));
+        if let Some(a) = &self.augment {
+            a.problems(&mut check);
+        }
         out
     }
 }
@@ -367,5 +432,41 @@ mod tests {
             assert!(p.iter().any(|x| x == want), "{want} not in {p:#?}");
         }
         assert_eq!(p.len(), 9, "{p:#?}");
+    }
+
+    #[test]
+    fn augment_ranges_name_the_field() {
+        let bad = Training {
+            augment: Some(Augment {
+                crop_padding: 5000,
+                rotate_degrees: f32::NAN,
+                erase: 1.5,
+                jitter: Some(Jitter {
+                    brightness: -0.1,
+                    contrast: 2.0,
+                }),
+                hflip: true,
+            }),
+            ..Training::default()
+        };
+        let p = problems_of(bad);
+        for want in [
+            "augment.crop_padding: must be at most 1024, got 5000",
+            "augment.rotate_degrees: must be a finite number ≥ 0, got NaN",
+            "augment.erase: must be at most 1, got 1.5",
+            "augment.jitter.brightness: must be a finite number ≥ 0, got -0.1",
+            "augment.jitter.contrast: must be at most 1, got 2",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want} not in {p:#?}");
+        }
+        assert_eq!(p.len(), 5, "{p:#?}");
+        let ok: Training = ron::from_str(
+            "(augment: Some((crop_padding: 4, hflip: true, rotate_degrees: 10.0, \
+             jitter: Some((brightness: 0.2, contrast: 0.2)), erase: 0.25)))",
+        )
+        .unwrap();
+        assert!(ok.problems().is_empty());
+        let e = ron::from_str::<Training>("(augment: Some((flip: true)))").unwrap_err();
+        assert!(e.to_string().contains("flip"), "{e}");
     }
 }

@@ -367,17 +367,20 @@ impl Trainer {
             if self.batch_in_epoch == 0 {
                 self.acc = EpochSums::default();
             }
-            let skip = self.batch_in_epoch;
-            let mut batches = self.loader.epoch(self.epoch);
-            for _ in 0..skip {
-                batches.next();
-            }
-            self.batches = Some(batches);
+            self.batches = Some(self.loader.epoch_from(self.epoch, self.batch_in_epoch));
             self.epoch_started = Instant::now();
         }
         let next = self.batches.as_mut().and_then(Iterator::next);
-        let Some((x, y)) = next else {
+        let Some(batch) = next else {
             return self.end_epoch().map(Event::Epoch);
+        };
+        let (x, y) = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                // A later step starts this epoch's remaining batches afresh.
+                self.batches = None;
+                return Err(e);
+            }
         };
         if self
             .opts
@@ -525,18 +528,13 @@ impl Trainer {
     pub fn evaluate(&mut self, data: &Arc<Dataset>) -> Result<EvalReport> {
         let loader = Loader::new(
             data.clone(),
-            LoaderOptions {
-                batch_size: self.loader.options().batch_size.max(256),
-                shuffle: false,
-                drop_last: false,
-                seed: 0,
-                prefetch: 2,
-            },
+            LoaderOptions::evaluation(self.loader.options().batch_size.max(256)),
         )?;
         let classes = data.num_classes.filter(|_| self.logits_node.is_some());
         let mut confusion = classes.map(|c| vec![vec![0u64; c]; c]);
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (k, (x, y)) in loader.epoch(0).enumerate() {
+        for (k, batch) in loader.epoch(0).enumerate() {
+            let (x, y) = batch?;
             let n = x.dim(0);
             let stream = EVAL_NOISE | k as u64;
             let out = self.runtime.eval_batch(self.batch(x, y.clone(), stream)?)?;

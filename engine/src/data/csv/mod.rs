@@ -20,7 +20,7 @@ pub use rows::read_features;
 use super::preprocess::Preprocessing;
 use super::{Dataset, Split, column_stats};
 use crate::error::Result;
-use crate::tensor::{Rng, Tensor};
+use crate::tensor::Tensor;
 use std::path::Path;
 use table::{Cell, Table, err};
 
@@ -144,15 +144,12 @@ pub(crate) fn load(rest: &str, seed: u64, fitted: Option<&Preprocessing>) -> Res
 
     // Seeded shuffle, 80/20 cut (both sides non-empty), then standardise with statistics of
     // the training side only, so nothing about the validation rows leaks into training.
-    let mut idx: Vec<usize> = (0..n).collect();
-    Rng::derived(seed, CSV_STREAM).shuffle(&mut idx);
-    let cut = ((n * 4 + 2) / 5).clamp(1, n - 1);
-    let (tr, va) = idx.split_at(cut);
-    let mut split = Split::new(all.subset(tr)?, all.subset(va)?);
+    let (tr, va) = super::split_indices(n, seed, CSV_STREAM);
+    let mut split = Split::new(all.subset(&tr)?, all.subset(&va)?);
     split.preprocessing = match fitted {
         Some(f) => f.clone(),
         None => {
-            let (mean, std) = column_stats(split.train.features.data(), nf);
+            let (mean, std) = column_stats(split.train.features.tensor()?.data(), nf);
             Preprocessing {
                 mean,
                 std,
@@ -169,8 +166,12 @@ pub(crate) fn load(rest: &str, seed: u64, fitted: Option<&Preprocessing>) -> Res
             }
         }
     };
-    split.preprocessing.standardise(&mut split.train.features)?;
-    split.preprocessing.standardise(&mut split.valid.features)?;
+    split
+        .preprocessing
+        .standardise(split.train.features.tensor_mut()?)?;
+    split
+        .preprocessing
+        .standardise(split.valid.features.tensor_mut()?)?;
     split.notes = notes;
     Ok(split)
 }

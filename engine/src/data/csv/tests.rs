@@ -102,7 +102,7 @@ fn standardised_with_train_statistics_only() {
     let m = tr.iter().sum::<f64>() / tr.len() as f64;
     let sd = (tr.iter().map(|v| (v - m).powi(2)).sum::<f64>() / tr.len() as f64).sqrt();
     for d in [&s.train, &s.valid] {
-        for (row, r) in d.features.data().chunks(2).zip(raw(d)) {
+        for (row, r) in d.features.tensor().unwrap().data().chunks(2).zip(raw(d)) {
             assert!((row[0] as f64 - (r - m) / sd).abs() < 1e-5);
             assert_eq!(row[1], 0.0, "a constant column maps to 0");
         }
@@ -288,9 +288,11 @@ fn every_missing_value_is_counted_and_the_options_work() {
     assert!(
         s.train
             .features
+            .tensor()
+            .unwrap()
             .data()
             .iter()
-            .chain(s.valid.features.data())
+            .chain(s.valid.features.tensor().unwrap().data())
             .all(|v| v.is_finite())
     );
     assert!(s.preprocessing.fill_missing);
@@ -396,7 +398,14 @@ fn a_test_file_is_read_with_the_training_preprocessing() {
     labels.sort_by(f32::total_cmp);
     assert_eq!(labels, vec![0.0, 2.0], "names map to the trained indices");
     let x0 = (5.1 - fitted.mean[0]) / fitted.std[0];
-    assert!(all.features.data().iter().any(|v| (v - x0).abs() < 1e-5));
+    assert!(
+        all.features
+            .tensor()
+            .unwrap()
+            .data()
+            .iter()
+            .any(|v| (v - x0).abs() < 1e-5)
+    );
     let bad = fixture(
         "te2.csv",
         b"sepal_length,sepal_width,species\n5.1,3.5,rose\n7.0,3.2,setosa\n",
