@@ -28,7 +28,7 @@ pub const BUILT_IN: [(&str, &str); 6] = [
 ];
 
 /// The file-based kinds: `mnist:DIR` and `csv:FILE`.
-pub const FILE_KINDS: [&str; 2] = ["mnist", "csv"];
+pub const FILE_KINDS: [&str; 3] = ["mnist", "csv", "images"];
 
 /// Loads (a small sample of) the set to learn its shapes. Generated sets are asked for a
 /// few samples only; file sets are read as they are.
@@ -38,6 +38,15 @@ pub fn describe(spec: &str) -> Result<DatasetInfo, String> {
         "spirals" | "moons" | "sine" | "shapes" => {
             let sep = if rest.is_empty() { "" } else { "," };
             format!("{kind}:{rest}{sep}train=8,valid=8")
+        }
+        // Shapes and classes only: skip the pass that decodes every image for statistics.
+        "images"
+            if !["normalize=", "mean=", "std="]
+                .iter()
+                .any(|o| rest.contains(o)) =>
+        {
+            let sep = if rest.contains(':') { "," } else { ":" };
+            format!("{spec}{sep}normalize=false")
         }
         _ => spec.to_string(),
     };
@@ -75,9 +84,9 @@ pub fn resolve(spec: &str, graph: Option<&Path>) -> String {
     if !FILE_KINDS.contains(&kind) {
         return spec.to_string();
     }
-    // `csv:FILE:label=COL` keeps its options after the path.
+    // `csv:FILE:label=COL` and `images:DIR:size=28x28` keep their options after the path.
     let (path, opts) = match rest.split_once(':') {
-        Some((p, o)) if kind == "csv" => (p, Some(o)),
+        Some((p, o)) if kind == "csv" || kind == "images" => (p, Some(o)),
         _ => (rest, None),
     };
     let p = Path::new(path);
@@ -149,5 +158,11 @@ mod tests {
         // Not found next to the graph: left as written (the working directory's).
         assert_eq!(resolve("mnist:nowhere", Some(&graph)), "mnist:nowhere");
         assert_eq!(resolve("spirals", Some(&graph)), "spirals");
+        // An image folder keeps its options after the resolved path.
+        std::fs::create_dir_all(root.join("data/pics")).unwrap();
+        let back = resolve("images:../data/pics:size=8x8", Some(&graph));
+        let (path, opts) = back["images:".len()..].split_once(':').unwrap();
+        assert!(Path::new(path).is_dir(), "{back}");
+        assert_eq!(opts, "size=8x8");
     }
 }

@@ -127,7 +127,7 @@ fn dataset_picker(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queu
         ui.add(
             egui::TextEdit::singleline(&mut st.data_path)
                 .id(Id::new("data-path"))
-                .hint_text("MNIST folder or CSV file")
+                .hint_text("MNIST or image folder, CSV file")
                 .desired_width(160.0),
         )
         .labelled_by(label);
