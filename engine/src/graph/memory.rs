@@ -105,7 +105,14 @@ impl MemoryEstimate {
                 .iter()
                 .map(|r| input_shape(graph, *r))
                 .collect();
+            let with_batch: Vec<Vec<usize>> =
+                in_shapes.iter().map(|s| [&[1][..], *s].concat()).collect();
+            let with_batch: Vec<&[usize]> = with_batch.iter().map(Vec::as_slice).collect();
+            let op_saved = decl.op.layer().saved_numel(&with_batch);
             let saved = match decl.op.category() {
+                _ if op_saved.is_some() => {
+                    op_saved.unwrap_or(0).saturating_mul(b).saturating_mul(F32)
+                }
                 Category::Loss => in_shapes
                     .iter()
                     .map(|s| numel(s))
@@ -116,7 +123,8 @@ impl MemoryEstimate {
                 Category::Activation
                 | Category::Normalization
                 | Category::Pooling
-                | Category::Regularization => out,
+                | Category::Regularization
+                | Category::Recurrent => out,
                 Category::Convolution => conv_workspace(info, &in_shapes),
                 Category::Dense | Category::Shape | Category::Merge => 0,
             };

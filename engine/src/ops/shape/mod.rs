@@ -1,13 +1,19 @@
-//! Ops that only rearrange elements. Flatten and Reshape are views ([`ViewKind`]): they
+//! Ops that only rearrange or pick elements (Select, Transpose, Permute copy). Flatten and Reshape are views ([`ViewKind`]): they
 //! only state the output shape; forward and backward reshape without copying.
 
 pub mod flatten;
+pub mod permute;
 pub mod pixel_shuffle;
 pub mod reshape;
+pub mod select;
+pub mod transpose;
 
 pub use flatten::Flatten;
+pub use permute::Permute;
 pub use pixel_shuffle::PixelShuffle;
 pub use reshape::Reshape;
+pub use select::Select;
+pub use transpose::Transpose;
 
 use crate::error::{Error, Result};
 use crate::ops::{Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity};
