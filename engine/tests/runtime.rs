@@ -370,6 +370,62 @@ fn whole_graph_finite_difference_check() {
     assert!(checked > 30, "checked {checked}");
 }
 
+/// A sequence model end to end, checked by finite differences through the runtime: token
+/// indices `[T]` → Embedding → a 2-layer bidirectional GRU and an LSTM side by side →
+/// per-step Linear → `[N, C, T]` by Permute → CrossEntropyLoss against `[T]` targets.
+#[test]
+fn sequence_graph_finite_difference_check() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "tokens", shape: [6]), (name: "next", shape: [6], source: Labels)],
+    nodes: [
+        (name: "emb", op: Embedding(num_embeddings: 7, embedding_dim: 4), inputs: ["tokens"]),
+        (name: "gru", op: GRU(hidden_size: 3, num_layers: 2, bidirectional: true), inputs: ["emb"]),
+        (name: "lstm", op: LSTM(hidden_size: 2), inputs: ["emb"]),
+        (name: "both", op: Concat(dim: -1), inputs: ["gru", "lstm"]),
+        (name: "head", op: Linear(out_features: 5), inputs: ["both"]),
+        (name: "classes_first", op: Permute(dims: [0, 2, 1]), inputs: ["head"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["classes_first", "next"]),
+    ],
+    training: (seed: 3),
+)"#;
+    let graph = ValidGraph::from_ron(text, "seq.ron").unwrap();
+    let mut rt = Runtime::new(graph).unwrap();
+    let mut rng = Rng::seed(2);
+    let tokens = Tensor::from_fn(&[3, 6], |_| rng.below(7) as f32);
+    let next = Tensor::from_fn(&[3, 6], |_| rng.below(5) as f32);
+    let batch = || vec![tokens.clone(), next.clone()];
+    rt.compute_grads(batch()).unwrap();
+    let grads = rt.grads();
+    let params = rt.state_dict();
+    let eps = 1e-2f32;
+    let mut checked = 0;
+    for (pi, (name, value)) in params.iter().enumerate() {
+        let analytic = grads
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, g)| g.clone())
+            .unwrap_or_else(|| panic!("{name} has no gradient"));
+        for i in (0..value.numel()).step_by(value.numel().div_ceil(4).max(1)) {
+            let probe = |delta: f32, rt: &mut Runtime| {
+                let mut p = params.clone();
+                p[pi].1.data_mut()[i] += delta;
+                rt.load_state_dict(&p, "probe").unwrap();
+                rt.loss(batch(), true).unwrap()
+            };
+            let numeric = (probe(eps, &mut rt) - probe(-eps, &mut rt)) / (2.0 * eps as f64);
+            let a = analytic.data()[i] as f64;
+            assert!(
+                (a - numeric).abs() <= 1e-3 + 2e-2 * a.abs().max(numeric.abs()),
+                "{name}[{i}]: analytic {a} vs numeric {numeric}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(params.iter().any(|(n, _)| n == "gru.weight_hh_l1_reverse"));
+    assert!(checked > 60, "checked {checked}");
+}
+
 /// Values from PyTorch 2.15, printed by this script:
 /// ```python
 /// import torch, torch.nn as nn, torch.nn.functional as F

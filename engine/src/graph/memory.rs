@@ -424,6 +424,19 @@ mod tests {
         assert!(g.check_memory().is_ok());
     }
 
+    /// A recurrent layer keeps every step's state: x [1, 4, 4] is 4 steps of 4 features;
+    /// LSTM(hidden 2) keeps its input (16), h of 5 states (10) and 4 steps of 6·2 cache.
+    #[test]
+    fn a_recurrent_layer_counts_every_step() {
+        let nodes = "(name: \"rows\", op: Reshape(shape: [4, 4]), inputs: [\"x\"]), \
+            (name: \"lstm\", op: LSTM(hidden_size: 2), inputs: [\"rows\"]), \
+            (name: \"last\", op: Select(), inputs: [\"lstm\"]), \
+            (name: \"loss\", op: CrossEntropyLoss(), inputs: [\"last\", \"y\"])";
+        let e = graph(nodes, "batch_size: 10").memory_estimate();
+        // + the loss's probabilities (10·2)
+        assert_eq!(e.saved, (10 * (16 + 10 + 48) + 20) * 4);
+    }
+
     #[test]
     fn over_the_limit_names_the_biggest_tensors_and_their_node() {
         let g = graph(MLP, "batch_size: 10");

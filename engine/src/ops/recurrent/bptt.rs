@@ -9,6 +9,7 @@
 //! weight gradients of all steps are one GEMM each after the loop.
 
 use crate::tensor::{Layout, matmul_into};
+use rayon::prelude::*;
 
 /// The gate maths of one recurrent cell, per sample row; [`run_forward`] and
 /// [`run_backward`] do the rest. PyTorch's gate order: `pre = x·W_ihᵀ + b_ih` and
@@ -24,7 +25,7 @@ pub trait Cell: Sync {
     fn cache_width(hidden: usize) -> usize;
 
     /// One step of one sample: `h` (and `cache`) from the two projections and the
-    /// previous step (`prev_cache` is None at the first step, whose state is zero).
+    /// previous step (before the first step, state and cache are zero).
     fn forward(&self, row: ForwardRow<'_>);
 
     /// One step of one sample backwards: from `dh` (and the carried state gradient) to
@@ -40,7 +41,8 @@ pub struct ForwardRow<'a> {
     /// The hidden projection `h_prev·W_hhᵀ + b_hh`, `[GATES·H]`.
     pub hp: &'a [f32],
     pub h_prev: &'a [f32],
-    pub prev_cache: Option<&'a [f32]>,
+    /// The previous step's cache (zeros before the first step).
+    pub prev_cache: &'a [f32],
     pub h: &'a mut [f32],
     pub cache: &'a mut [f32],
 }
@@ -52,7 +54,8 @@ pub struct BackwardRow<'a> {
     pub h: &'a [f32],
     pub h_prev: &'a [f32],
     pub cache: &'a [f32],
-    pub prev_cache: Option<&'a [f32]>,
+    /// The previous step's cache (zeros before the first step).
+    pub prev_cache: &'a [f32],
     /// The carried state's gradient: in from the next step, out to the previous one
     /// (empty unless [`Cell::CARRIES_STATE`]).
     pub carry: &'a mut [f32],
@@ -108,6 +111,28 @@ pub struct Trace<T> {
     pub cache: T,
 }
 
+/// Below this many gate values per step the rows run on the calling thread: waking the
+/// pool would cost more than the gate maths.
+const PARALLEL_MIN_GATES: usize = 1 << 13;
+
+/// `buf` as `n` rows of `width` (`n` empty rows when `width` is 0).
+fn rows_mut(buf: &mut [f32], n: usize, width: usize) -> Vec<&mut [f32]> {
+    if width == 0 {
+        (0..n).map(|_| <&mut [f32]>::default()).collect()
+    } else {
+        buf[..n * width].chunks_mut(width).collect()
+    }
+}
+
+/// Runs `f` on every row's job, over the rayon pool when `parallel`.
+fn for_each_row<T: Send>(jobs: Vec<T>, parallel: bool, f: impl Fn(T) + Sync + Send) {
+    if parallel {
+        jobs.into_par_iter().for_each(f);
+    } else {
+        jobs.into_iter().for_each(f);
+    }
+}
+
 /// `rows` copies of `bias` (or zeros) as the start of a GEMM that accumulates onto them.
 fn broadcast_rows(bias: Option<&[f32]>, rows: usize, width: usize) -> Vec<f32> {
     match bias {
@@ -130,6 +155,7 @@ pub fn run_forward<C: Cell>(
     let gh = C::GATES * h;
     let cw = C::cache_width(h);
     let reverse = dir == 1;
+    let parallel = n * (gh + cw) >= PARALLEL_MIN_GATES;
     let mut xp = broadcast_rows(w.b_ih, t_len * n, gh);
     matmul_into(
         &mut xp,
@@ -144,6 +170,7 @@ pub fn run_forward<C: Cell>(
     );
     let mut hs = vec![0.0; (t_len + 1) * n * h];
     let mut cache = vec![0.0; t_len * n * cw];
+    let zero_cache = vec![0.0; n * cw];
     for s in 0..t_len {
         let t = d.time(s, reverse);
         let mut hp = broadcast_rows(w.b_hh, n, gh);
@@ -164,17 +191,27 @@ pub fn run_forward<C: Cell>(
         }
         let h_now = &mut rest[..n * h];
         let (cache_done, cache_rest) = cache.split_at_mut(s * n * cw);
-        let prev_cache = (s > 0).then(|| &cache_done[(s - 1) * n * cw..]);
-        for i in 0..n {
+        let prev_cache = if s > 0 {
+            &cache_done[(s - 1) * n * cw..]
+        } else {
+            &zero_cache
+        };
+        let xp_t = &xp[t * n * gh..][..n * gh];
+        let jobs: Vec<_> = rows_mut(h_now, n, h)
+            .into_iter()
+            .zip(rows_mut(cache_rest, n, cw))
+            .enumerate()
+            .collect();
+        for_each_row(jobs, parallel, |(i, (h_row, cache_row))| {
             cell.forward(ForwardRow {
-                xp: &xp[(t * n + i) * gh..][..gh],
+                xp: &xp_t[i * gh..][..gh],
                 hp: &hp[i * gh..][..gh],
                 h_prev: &h_prev[i * h..][..h],
-                prev_cache: prev_cache.map(|c| &c[i * cw..][..cw]),
-                h: &mut h_now[i * h..][..h],
-                cache: &mut cache_rest[i * cw..][..cw],
-            });
-        }
+                prev_cache: &prev_cache[i * cw..][..cw],
+                h: h_row,
+                cache: cache_row,
+            })
+        });
         for i in 0..n {
             let row = (t * n + i) * d.dirs * h + dir * h;
             y[row..row + h].copy_from_slice(&h_now[i * h..][..h]);
@@ -213,34 +250,53 @@ pub fn run_backward<C: Cell>(
     let cw = C::cache_width(h);
     let reverse = dir == 1;
     let carry_w = if C::CARRIES_STATE { h } else { 0 };
+    let parallel = n * (gh + cw) >= PARALLEL_MIN_GATES;
     // d_xp in time order (it pairs with x), d_hp in processing order (it pairs with hs)
     let mut d_xp = vec![0.0; t_len * n * gh];
     let mut d_hp = vec![0.0; t_len * n * gh];
     let mut dh_next = vec![0.0; n * h];
     let mut carry = vec![0.0; n * carry_w];
-    let mut dh = vec![0.0; h];
+    let zero_cache = vec![0.0; n * cw];
+    let mut dh = vec![0.0; n * h];
     for s in (0..t_len).rev() {
         let t = d.time(s, reverse);
         let hs_prev = &trace.hs[s * n * h..][..n * h];
         let hs_now = &trace.hs[(s + 1) * n * h..][..n * h];
         let d_hp_step = &mut d_hp[s * n * gh..][..n * gh];
-        for i in 0..n {
+        for (i, row) in dh.chunks_mut(h).enumerate() {
             let out = (t * n + i) * d.dirs * h + dir * h;
-            for ((g, &a), &b) in dh.iter_mut().zip(&dy[out..out + h]).zip(&dh_next[i * h..]) {
+            for ((g, &a), &b) in row.iter_mut().zip(&dy[out..out + h]).zip(&dh_next[i * h..]) {
                 *g = a + b;
             }
+        }
+        let cache_prev = if s > 0 {
+            &trace.cache[(s - 1) * n * cw..][..n * cw]
+        } else {
+            &zero_cache
+        };
+        let cache_now = &trace.cache[s * n * cw..][..n * cw];
+        let jobs: Vec<_> = rows_mut(&mut dh_next, n, h)
+            .into_iter()
+            .zip(rows_mut(&mut carry, n, carry_w))
+            .zip(rows_mut(&mut d_xp[t * n * gh..], n, gh))
+            .zip(rows_mut(d_hp_step, n, gh))
+            .enumerate()
+            .collect();
+        let dh = &dh;
+        for_each_row(jobs, parallel, |(i, (((dh_prev, carry), d_xp), d_hp))| {
             cell.backward(BackwardRow {
-                dh: &dh,
+                dh: &dh[i * h..][..h],
                 h: &hs_now[i * h..][..h],
                 h_prev: &hs_prev[i * h..][..h],
-                cache: &trace.cache[(s * n + i) * cw..][..cw],
-                prev_cache: (s > 0).then(|| &trace.cache[((s - 1) * n + i) * cw..][..cw]),
-                carry: &mut carry[i * carry_w..][..carry_w],
-                d_xp: &mut d_xp[(t * n + i) * gh..][..gh],
-                d_hp: &mut d_hp_step[i * gh..][..gh],
-                dh_prev: &mut dh_next[i * h..][..h],
-            });
-        }
+                cache: &cache_now[i * cw..][..cw],
+                prev_cache: &cache_prev[i * cw..][..cw],
+                carry,
+                d_xp,
+                d_hp,
+                dh_prev,
+            })
+        });
+        let d_hp_step = &d_hp[s * n * gh..][..n * gh];
         if s > 0 {
             // dh_prev += d_hp (N×GH) · W_hh (GH×H)
             matmul_into(

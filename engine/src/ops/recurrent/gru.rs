@@ -25,36 +25,44 @@ impl Cell for GruCell {
 
     fn forward(&self, row: ForwardRow<'_>) {
         let h = row.h.len();
-        let (x, hp, c) = (row.xp, row.hp, row.cache);
+        let (x, hp) = (&row.xp[..3 * h], &row.hp[..3 * h]);
+        let (r, rest) = row.cache.split_at_mut(h);
+        let (z, rest) = rest.split_at_mut(h);
+        let (n, h_n) = rest.split_at_mut(h);
+        let h_n = &mut h_n[..h];
         for j in 0..h {
-            let r = sigmoid(x[j] + hp[j]);
-            let z = sigmoid(x[h + j] + hp[h + j]);
-            let h_n = hp[2 * h + j];
-            let n = tanh_f32(x[2 * h + j] + r * h_n);
-            row.h[j] = (1.0 - z) * n + z * row.h_prev[j];
-            c[j] = r;
-            c[h + j] = z;
-            c[2 * h + j] = n;
-            c[3 * h + j] = h_n;
+            r[j] = sigmoid(x[j] + hp[j]);
+            z[j] = sigmoid(x[h + j] + hp[h + j]);
+            h_n[j] = hp[2 * h + j];
+            n[j] = tanh_f32(x[2 * h + j] + r[j] * h_n[j]);
+        }
+        let (out, h_prev) = (&mut row.h[..h], &row.h_prev[..h]);
+        for j in 0..h {
+            out[j] = (1.0 - z[j]) * n[j] + z[j] * h_prev[j];
         }
     }
 
     fn backward(&self, row: BackwardRow<'_>) {
         let h = row.dh.len();
-        let c = row.cache;
+        let part = |k: usize| &row.cache[k * h..(k + 1) * h];
+        let (r, z, n, h_n) = (part(0), part(1), part(2), part(3));
+        let (dh, h_prev, dh_prev) = (&row.dh[..h], &row.h_prev[..h], &mut row.dh_prev[..h]);
+        let (x_r, rest) = row.d_xp.split_at_mut(h);
+        let (x_z, x_n) = rest.split_at_mut(h);
+        let (h_r, rest) = row.d_hp.split_at_mut(h);
+        let (h_z, h_nn) = rest.split_at_mut(h);
+        let (x_n, h_nn) = (&mut x_n[..h], &mut h_nn[..h]);
         for j in 0..h {
-            let (r, z, n, h_n) = (c[j], c[h + j], c[2 * h + j], c[3 * h + j]);
-            let dh = row.dh[j];
-            let d_n = dh * (1.0 - z) * (1.0 - n * n);
-            let d_z = dh * (row.h_prev[j] - n) * z * (1.0 - z);
-            let d_r = d_n * h_n * r * (1.0 - r);
-            row.d_xp[j] = d_r;
-            row.d_hp[j] = d_r;
-            row.d_xp[h + j] = d_z;
-            row.d_hp[h + j] = d_z;
-            row.d_xp[2 * h + j] = d_n;
-            row.d_hp[2 * h + j] = d_n * r;
-            row.dh_prev[j] = dh * z;
+            let d_n = dh[j] * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
+            let d_z = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0 - z[j]);
+            let d_r = d_n * h_n[j] * r[j] * (1.0 - r[j]);
+            x_r[j] = d_r;
+            h_r[j] = d_r;
+            x_z[j] = d_z;
+            h_z[j] = d_z;
+            x_n[j] = d_n;
+            h_nn[j] = d_n * r[j];
+            dh_prev[j] = dh[j] * z[j];
         }
     }
 }

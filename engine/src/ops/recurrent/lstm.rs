@@ -29,41 +29,42 @@ impl Cell for LstmCell {
         for (g, (&x, &hp)) in gates.iter_mut().zip(r.xp.iter().zip(r.hp)) {
             *g = x + hp;
         }
-        for (k, block) in gates.chunks_mut(h).enumerate() {
-            let act: fn(f32) -> f32 = if k == 2 { tanh_f32 } else { sigmoid };
-            block.iter_mut().for_each(|v| *v = act(*v));
-        }
+        // direct calls, one loop per activation, so each loop inlines and vectorizes
+        let (sig_if, rest) = gates.split_at_mut(2 * h);
+        let (g, o) = rest.split_at_mut(h);
+        sig_if.iter_mut().for_each(|v| *v = sigmoid(*v));
+        g.iter_mut().for_each(|v| *v = tanh_f32(*v));
+        o.iter_mut().for_each(|v| *v = sigmoid(*v));
+        let (i, f) = sig_if.split_at(h);
         let (c, tanh_c) = cells.split_at_mut(h);
+        let c_prev = &r.prev_cache[4 * h..5 * h];
         for j in 0..h {
-            let c_prev = r.prev_cache.map_or(0.0, |p| p[4 * h + j]);
-            c[j] = gates[h + j] * c_prev + gates[j] * gates[2 * h + j];
-            tanh_c[j] = tanh_f32(c[j]);
-            r.h[j] = gates[3 * h + j] * tanh_c[j];
+            c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        }
+        for ((t, &cj), (hj, &oj)) in tanh_c.iter_mut().zip(&*c).zip(r.h.iter_mut().zip(&*o)) {
+            *t = tanh_f32(cj);
+            *hj = oj * *t;
         }
     }
 
     fn backward(&self, r: BackwardRow<'_>) {
         let h = r.dh.len();
-        let (i, f, g, o) = (
-            &r.cache[..h],
-            &r.cache[h..2 * h],
-            &r.cache[2 * h..3 * h],
-            &r.cache[3 * h..4 * h],
-        );
-        let tanh_c = &r.cache[5 * h..6 * h];
+        let gate = |k: usize| &r.cache[k * h..(k + 1) * h];
+        let (i, f, g, o, tanh_c) = (gate(0), gate(1), gate(2), gate(3), gate(5));
+        let c_prev = &r.prev_cache[4 * h..5 * h];
+        let (d_i, rest) = r.d_xp.split_at_mut(h);
+        let (d_f, rest) = rest.split_at_mut(h);
+        let (d_g, d_o) = rest.split_at_mut(h);
+        let (dh, carry, d_o) = (&r.dh[..h], &mut r.carry[..h], &mut d_o[..h]);
         for j in 0..h {
-            let c_prev = r.prev_cache.map_or(0.0, |p| p[4 * h + j]);
-            let dc = r.carry[j] + r.dh[j] * o[j] * (1.0 - tanh_c[j] * tanh_c[j]);
-            let d_o = r.dh[j] * tanh_c[j] * o[j] * (1.0 - o[j]);
-            let d_i = dc * g[j] * i[j] * (1.0 - i[j]);
-            let d_g = dc * i[j] * (1.0 - g[j] * g[j]);
-            let d_f = dc * c_prev * f[j] * (1.0 - f[j]);
-            r.carry[j] = dc * f[j];
-            for (k, d) in [d_i, d_f, d_g, d_o].into_iter().enumerate() {
-                r.d_xp[k * h + j] = d;
-                r.d_hp[k * h + j] = d;
-            }
-            r.dh_prev[j] = 0.0;
+            let dc = carry[j] + dh[j] * o[j] * (1.0 - tanh_c[j] * tanh_c[j]);
+            d_o[j] = dh[j] * tanh_c[j] * o[j] * (1.0 - o[j]);
+            d_i[j] = dc * g[j] * i[j] * (1.0 - i[j]);
+            d_g[j] = dc * i[j] * (1.0 - g[j] * g[j]);
+            d_f[j] = dc * c_prev[j] * f[j] * (1.0 - f[j]);
+            carry[j] = dc * f[j];
         }
+        r.d_hp.copy_from_slice(r.d_xp);
+        r.dh_prev.fill(0.0);
     }
 }

@@ -248,3 +248,37 @@ fn memory_estimate_counts_every_step() {
     assert!(two > 2 * one - one / 4, "{one} {two}");
     assert!(one >= 2 * 2 * 10 * 8 * 7, "{one}");
 }
+
+/// A batch big enough for the rows to run in parallel gives every sample what it gets
+/// alone (on the serial path): outputs, input gradients and summed weight gradients.
+#[test]
+fn parallel_rows_match_samples_run_alone() {
+    let op = lstm(16, 1, true);
+    let (n, shape) = (80, [80, 3, 2]);
+    let x = randn(&shape, 3);
+    let g = randn(&[n, 3, 32], 4);
+    let params = default_params(&op, &[&shape], 5);
+    let p: Vec<&Tensor> = params.iter().collect();
+    let ctx = Ctx::train(0);
+    let fwd = op.forward(&ctx, &[&x], &p).unwrap();
+    let bwd = op.backward(&ctx, &[&x], &p, &fwd, &g).unwrap();
+    let mut dw = Tensor::zeros(params[1].shape());
+    for i in 0..n {
+        let xi = Tensor::new(&[1, 3, 2], x.data()[i * 6..][..6].to_vec()).unwrap();
+        let gi = Tensor::new(&[1, 3, 32], g.data()[i * 96..][..96].to_vec()).unwrap();
+        let f = op.forward(&ctx, &[&xi], &p).unwrap();
+        let b = op.backward(&ctx, &[&xi], &p, &f, &gi).unwrap();
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-5);
+        assert!(
+            close(f.output.data(), &fwd.output.data()[i * 96..][..96]),
+            "sample {i}"
+        );
+        let dx = bwd.inputs[0].as_ref().unwrap();
+        assert!(close(
+            b.inputs[0].as_ref().unwrap().data(),
+            &dx.data()[i * 6..][..6]
+        ));
+        dw.axpy(1.0, b.params[1].as_ref().unwrap()).unwrap();
+    }
+    assert!(dw.max_abs_diff(bwd.params[1].as_ref().unwrap()).unwrap() < 1e-4);
+}
