@@ -327,9 +327,20 @@ impl<R: Recurrent> FamilyLayer<R> for RecurrentFamily {
         let h = plan.settings.hidden_size as u64;
         let gh = <R::Cell as Cell>::GATES as u64 * h;
         let rows = (plan.batch * plan.steps) as u64;
+        // saturating: an absurd but addressable layer gives a huge count, not an overflow
         (0..plan.settings.num_layers)
-            .map(|l| 2 * rows * gh * (plan.layer_input(l) as u64 + h) * plan.dirs as u64)
-            .sum()
+            .map(|l| {
+                [
+                    2,
+                    rows,
+                    gh,
+                    plan.layer_input(l) as u64 + h,
+                    plan.dirs as u64,
+                ]
+                .into_iter()
+                .fold(1u64, u64::saturating_mul)
+            })
+            .fold(0, u64::saturating_add)
     }
 
     fn forward(op: &R, ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward> {
