@@ -91,9 +91,23 @@ fn check_summary_and_ops() {
         "CrossEntropyLoss(",
         "GELU(",
         "ConvTranspose2d(",
+        "LSTM(hidden_size: uint)",
+        "GRU(",
+        "RNN(",
+        "Select(",
+        "Transpose(dim0: int, dim1: int)",
+        "Mean(",
     ] {
         assert!(out.contains(op), "{op} missing: {out}");
     }
+    assert!(out.contains("Recurrent:"), "{out}");
+    // the sequence example: MNIST rows into an LSTM, its last step classified
+    let (code, out, _) = run(hyphae().args(["summary", "graphs/mnist_rnn.ron"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("LSTM") && out.contains("[28, 128]") && out.contains("82,186"),
+        "{out}"
+    );
 }
 
 /// `hyphae ops` prints each op's fields from the schema: required ones marked, optional

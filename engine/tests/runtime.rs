@@ -339,6 +339,48 @@ fn detach_stops_training_upstream() {
 /// A branching graph (Conv2d, BatchNorm2d in train mode, ReLU, Add skip, Concat, Linear,
 /// CrossEntropy): every parameter's gradient from the runtime matches central finite
 /// differences of the runtime's own loss.
+/// Checks every parameter's gradient (`probes` elements of each, spread out) against
+/// central differences of the runtime's loss with step `eps`; a parameter without a
+/// gradient must be a running statistic. Returns how many elements were compared.
+fn check_graph_grads(
+    rt: &mut Runtime,
+    batch: &dyn Fn() -> Vec<Tensor>,
+    eps: f32,
+    probes: usize,
+    atol: f64,
+) -> usize {
+    rt.compute_grads(batch()).unwrap();
+    let grads = rt.grads();
+    let params = rt.state_dict();
+    let mut checked = 0;
+    for (pi, (name, value)) in params.iter().enumerate() {
+        let Some(analytic) = grads
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, g)| g.clone())
+        else {
+            assert!(name.contains("running"), "{name} has no gradient");
+            continue;
+        };
+        for i in (0..value.numel()).step_by(value.numel().div_ceil(probes).max(1)) {
+            let probe = |delta: f32, rt: &mut Runtime| {
+                let mut p = params.clone();
+                p[pi].1.data_mut()[i] += delta;
+                rt.load_state_dict(&p, "probe").unwrap();
+                rt.loss(batch(), true).unwrap()
+            };
+            let numeric = (probe(eps, rt) - probe(-eps, rt)) / (2.0 * eps as f64);
+            let a = analytic.data()[i] as f64;
+            assert!(
+                (a - numeric).abs() <= atol + 2e-2 * a.abs().max(numeric.abs()),
+                "{name}[{i}]: analytic {a} vs numeric {numeric}"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
 #[test]
 fn whole_graph_finite_difference_check() {
     let text = r#"(
@@ -363,40 +405,45 @@ fn whole_graph_finite_difference_check() {
     let x = Tensor::normal(&[4, 2, 5, 5], 0.0, 1.0, &mut rng);
     let y = Tensor::new(&[4], vec![0., 3., 1., 2.]).unwrap();
     let batch = || vec![x.clone(), y.clone()];
-    rt.compute_grads(batch()).unwrap();
-    let grads = rt.grads();
-    let params = rt.state_dict();
     // A small step: a conv weight moves every BatchNorm output of its channel, and with
     // a larger step some cross ReLU's kink at 0 (1e-2 does, measurably). The loss is
     // O(1), so f32 rounding adds only ~1e-4 to the numeric estimate at this step.
-    let eps = 1e-3f32;
-    let mut checked = 0;
-    for (pi, (name, value)) in params.iter().enumerate() {
-        let Some(analytic) = grads
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, g)| g.clone())
-        else {
-            assert!(name.contains("running"), "{name} has no gradient");
-            continue;
-        };
-        for i in (0..value.numel()).step_by(value.numel().div_ceil(6).max(1)) {
-            let probe = |delta: f32, rt: &mut Runtime| {
-                let mut p = params.clone();
-                p[pi].1.data_mut()[i] += delta;
-                rt.load_state_dict(&p, "probe").unwrap();
-                rt.loss(batch(), true).unwrap()
-            };
-            let numeric = (probe(eps, &mut rt) - probe(-eps, &mut rt)) / (2.0 * eps as f64);
-            let a = analytic.data()[i] as f64;
-            assert!(
-                (a - numeric).abs() <= 2e-3 + 2e-2 * a.abs().max(numeric.abs()),
-                "{name}[{i}]: analytic {a} vs numeric {numeric}"
-            );
-            checked += 1;
-        }
-    }
+    let checked = check_graph_grads(&mut rt, &batch, 1e-3, 6, 2e-3);
     assert!(checked > 30, "checked {checked}");
+}
+
+/// A sequence model end to end, checked by finite differences through the runtime: token
+/// indices `[T]` → Embedding → a 2-layer bidirectional GRU and an LSTM side by side →
+/// per-step Linear → `[N, C, T]` by Permute → CrossEntropyLoss against `[T]` targets.
+#[test]
+fn sequence_graph_finite_difference_check() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "tokens", shape: [6]), (name: "next", shape: [6], source: Labels)],
+    nodes: [
+        (name: "emb", op: Embedding(num_embeddings: 7, embedding_dim: 4), inputs: ["tokens"]),
+        (name: "gru", op: GRU(hidden_size: 3, num_layers: 2, bidirectional: true), inputs: ["emb"]),
+        (name: "lstm", op: LSTM(hidden_size: 2), inputs: ["emb"]),
+        (name: "both", op: Concat(dim: -1), inputs: ["gru", "lstm"]),
+        (name: "head", op: Linear(out_features: 5), inputs: ["both"]),
+        (name: "classes_first", op: Permute(dims: [0, 2, 1]), inputs: ["head"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["classes_first", "next"]),
+    ],
+    training: (seed: 3),
+)"#;
+    let graph = ValidGraph::from_ron(text, "seq.ron").unwrap();
+    let mut rt = Runtime::new(graph).unwrap();
+    let mut rng = Rng::seed(2);
+    let tokens = Tensor::from_fn(&[3, 6], |_| rng.below(7) as f32);
+    let next = Tensor::from_fn(&[3, 6], |_| rng.below(5) as f32);
+    let batch = || vec![tokens.clone(), next.clone()];
+    let checked = check_graph_grads(&mut rt, &batch, 1e-2, 4, 1e-3);
+    let names: Vec<String> = rt.state_dict().into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.iter().any(|n| n == "gru.weight_hh_l1_reverse"),
+        "{names:?}"
+    );
+    assert!(checked > 60, "checked {checked}");
 }
 
 /// Values from PyTorch 2.15, printed by this script:

@@ -7,11 +7,15 @@ use egui::{Id, RichText, Ui};
 
 pub fn show(ui: &mut Ui, st: &mut UiState, q: &mut Queue) {
     ui.heading("Palette");
-    ui.add(
-        egui::TextEdit::singleline(&mut st.search)
-            .hint_text("search ops…")
-            .desired_width(f32::INFINITY),
-    );
+    ui.horizontal(|ui| {
+        let label = ui.label("search").id;
+        ui.add(
+            egui::TextEdit::singleline(&mut st.search)
+                .hint_text("op name…")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label);
+    });
     ui.label(
         RichText::new("click to add, or drag onto the canvas")
             .small()

@@ -60,6 +60,9 @@ pub fn selected(h: &Harness<'_, EditorApp>) -> Vec<String> {
 pub fn add_from_palette(h: &mut Harness<'_, EditorApp>, label: &str) -> String {
     let doc = &h.state().core.doc;
     let before = doc.file.nodes.len() + doc.file.inputs.len();
+    // As a user with a long palette does: search, then click (which takes the keyboard
+    // focus off the search field; the search text stays, as it would).
+    type_into(h, "search", label);
     h.get_by_role_and_label(Role::Button, label).click();
     h.run_steps(3);
     let doc = &h.state().core.doc;

@@ -105,7 +105,14 @@ impl MemoryEstimate {
                 .iter()
                 .map(|r| input_shape(graph, *r))
                 .collect();
+            let with_batch: Vec<Vec<usize>> =
+                in_shapes.iter().map(|s| [&[1][..], *s].concat()).collect();
+            let with_batch: Vec<&[usize]> = with_batch.iter().map(Vec::as_slice).collect();
+            let op_saved = decl.op.layer().saved_numel(&with_batch);
             let saved = match decl.op.category() {
+                _ if op_saved.is_some() => {
+                    op_saved.unwrap_or(0).saturating_mul(b).saturating_mul(F32)
+                }
                 Category::Loss => in_shapes
                     .iter()
                     .map(|s| numel(s))
@@ -116,7 +123,8 @@ impl MemoryEstimate {
                 Category::Activation
                 | Category::Normalization
                 | Category::Pooling
-                | Category::Regularization => out,
+                | Category::Regularization
+                | Category::Recurrent => out,
                 Category::Convolution => conv_workspace(info, &in_shapes),
                 Category::Dense | Category::Shape | Category::Merge => 0,
             };
@@ -414,6 +422,19 @@ mod tests {
         assert_eq!(e.saved, 30 * 4);
         assert_eq!(e.largest[0].node, "x");
         assert!(g.check_memory().is_ok());
+    }
+
+    /// A recurrent layer keeps every step's state: x [1, 4, 4] is 4 steps of 4 features;
+    /// LSTM(hidden 2) keeps its input (16), h of 5 states (10) and 4 steps of 6·2 cache.
+    #[test]
+    fn a_recurrent_layer_counts_every_step() {
+        let nodes = "(name: \"rows\", op: Reshape(shape: [4, 4]), inputs: [\"x\"]), \
+            (name: \"lstm\", op: LSTM(hidden_size: 2), inputs: [\"rows\"]), \
+            (name: \"last\", op: Select(), inputs: [\"lstm\"]), \
+            (name: \"loss\", op: CrossEntropyLoss(), inputs: [\"last\", \"y\"])";
+        let e = graph(nodes, "batch_size: 10").memory_estimate();
+        // + the loss's probabilities (10·2)
+        assert_eq!(e.saved, (10 * (16 + 10 + 48) + 20) * 4);
     }
 
     #[test]

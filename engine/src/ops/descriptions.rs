@@ -11,8 +11,10 @@ use super::conv::{Conv2d, ConvTranspose2d};
 use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
 use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
 use super::regularization::{Dropout, Reparameterize};
+use super::recurrent::{Lstm, Gru, Rnn};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
-use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach};
+use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Transpose, Permute};
+use super::reduce::{Sum, Mean};
 use super::merge::{Add, Mul, Concat};
 use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
 
@@ -130,6 +132,33 @@ impl Describe for Dropout {
     ];
 }
 
+/// The fields LSTM, GRU and RNN share, in PyTorch's order.
+const INPUT_SIZE: FieldSchema = FieldSchema::optional("input_size", "uint", "None", "Features per step; inferred from the input's last dimension when absent, checked when given.");
+const HIDDEN_SIZE: FieldSchema = FieldSchema::required("hidden_size", "uint", "Features of the hidden state (the output has hidden_size per direction).");
+const NUM_LAYERS: FieldSchema = FieldSchema::optional("num_layers", "uint", "1", "Stacked layers, each reading the previous one's output sequence.");
+const RECURRENT_BIAS: FieldSchema = FieldSchema::optional("bias", "bool", "true", "Whether to learn the biases b_ih and b_hh.");
+const RECURRENT_DROPOUT: FieldSchema = FieldSchema::optional("dropout", "float", "0.0", "Dropout probability on each layer's output but the last, in training; in [0, 1).");
+const BIDIRECTIONAL: FieldSchema = FieldSchema::optional("bidirectional", "bool", "false", "Also run each layer backwards in time, concatenating both directions' states (parameters `…_reverse`).");
+
+impl Describe for Lstm {
+    const DOC: &'static str = "Long short-term memory over `[T, F]` sequences (batch first), every step's hidden state out as `[T, hidden·dirs]`; gates i, f, g, o as PyTorch.";
+    const FIELDS: &'static [FieldSchema] = &[INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS, RECURRENT_BIAS, RECURRENT_DROPOUT, BIDIRECTIONAL];
+}
+
+impl Describe for Gru {
+    const DOC: &'static str = "Gated recurrent unit over `[T, F]` sequences (batch first), every step's hidden state out as `[T, hidden·dirs]`; gates r, z, n as PyTorch.";
+    const FIELDS: &'static [FieldSchema] = &[INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS, RECURRENT_BIAS, RECURRENT_DROPOUT, BIDIRECTIONAL];
+}
+
+impl Describe for Rnn {
+    const DOC: &'static str = "Elman recurrent layer `h = act(x·W_ihᵀ + b_ih + h_prev·W_hhᵀ + b_hh)` over `[T, F]` sequences (batch first), out `[T, hidden·dirs]`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS,
+        FieldSchema::optional("nonlinearity", "tanh | relu", "tanh", "The activation."),
+        RECURRENT_BIAS, RECURRENT_DROPOUT, BIDIRECTIONAL,
+    ];
+}
+
 impl Describe for Relu {
     const DOC: &'static str = "`max(x, 0)`.";
 }
@@ -217,6 +246,43 @@ impl Describe for Upsample {
         FieldSchema::optional("scale_factor", "size", "2", "Height and width factors (one number for both)."),
         FieldSchema::optional("mode", "nearest | bilinear", "nearest", "Copy the covering pixel, or interpolate the four nearest."),
     ];
+}
+
+impl Describe for Select {
+    const DOC: &'static str = "Picks one index along a dimension, which disappears (`torch.select`): `Select(dim: 1, index: -1)` is the last step of `[N, T, F]`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "1", "The dimension indexed, counted with the batch as 0 (which must stay); negative counts from the end."),
+        FieldSchema::optional("index", "int", "-1", "The index along dim; negative counts from the end (-1: the last, 0: the first)."),
+    ];
+}
+
+impl Describe for Transpose {
+    const DOC: &'static str = "Swaps two dimensions (`x.transpose(dim0, dim1)`), e.g. `[N, T, C]` logits to the `[N, C, T]` CrossEntropyLoss reads.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("dim0", "int", "One dimension, counted with the batch as 0 (which must stay); negative counts from the end."),
+        FieldSchema::required("dim1", "int", "The other dimension."),
+    ];
+}
+
+impl Describe for Permute {
+    const DOC: &'static str = "Reorders the dimensions (`x.permute(*dims)`); the batch dimension 0 stays first.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::required("dims", "[int]", "The new order of all dimensions, starting with 0; negative counts from the end."),
+    ];
+}
+
+/// The fields Sum and Mean share.
+const REDUCE_DIM: FieldSchema = FieldSchema::optional("dim", "int", "1", "The dimension reduced, counted with the batch as 0 (which must stay); negative counts from the end.");
+const KEEPDIM: FieldSchema = FieldSchema::optional("keepdim", "bool", "false", "Keep the reduced dimension with size 1.");
+
+impl Describe for Sum {
+    const DOC: &'static str = "Sum over one dimension (`x.sum(dim, keepdim)`).";
+    const FIELDS: &'static [FieldSchema] = &[REDUCE_DIM, KEEPDIM];
+}
+
+impl Describe for Mean {
+    const DOC: &'static str = "Mean over one dimension (`x.mean(dim, keepdim)`), e.g. over a sequence's steps.";
+    const FIELDS: &'static [FieldSchema] = &[REDUCE_DIM, KEEPDIM];
 }
 
 impl Describe for Add {

@@ -223,6 +223,7 @@ pub enum Category {
     Shape,
     Merge,
     Regularization,
+    Recurrent,
     Loss,
 }
 
@@ -237,6 +238,7 @@ impl Category {
             Category::Shape => "Shape",
             Category::Merge => "Merge",
             Category::Regularization => "Regularization",
+            Category::Recurrent => "Recurrent",
             Category::Loss => "Loss",
         }
     }
@@ -265,6 +267,13 @@ pub trait Layer {
     /// The parameters this op owns for these input shapes (empty for most ops).
     fn params(&self, _inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {
         Ok(Vec::new())
+    }
+
+    /// Elements forward keeps for backward at these input shapes, where the op knows better
+    /// than its category's rule of thumb (the memory estimate uses it): a recurrent layer
+    /// keeps every step's state.
+    fn saved_numel(&self, _inputs: &[&[usize]]) -> Option<u128> {
+        None
     }
 
     /// Forward FLOPs (multiply-adds count as 2) for one batch of these shapes.
@@ -382,6 +391,14 @@ pub trait FamilyLayer<T> {
         Ok(Vec::new())
     }
 
+    fn uses_seed(_op: &T) -> bool {
+        false
+    }
+
+    fn saved_numel(_op: &T, _inputs: &[&[usize]]) -> Option<u128> {
+        None
+    }
+
     fn flops(op: &T, inputs: &[&[usize]], output: &[usize]) -> u64;
 
     fn forward(op: &T, ctx: &Ctx, inputs: &[&Tensor], params: &[&Tensor]) -> Result<Forward>;
@@ -414,6 +431,14 @@ impl<T: InFamily> Layer for T {
 
     fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {
         T::Family::params(self, inputs)
+    }
+
+    fn uses_seed(&self) -> bool {
+        T::Family::uses_seed(self)
+    }
+
+    fn saved_numel(&self, inputs: &[&[usize]]) -> Option<u128> {
+        T::Family::saved_numel(self, inputs)
     }
 
     fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {

@@ -1,5 +1,6 @@
 //! The layer-op library, one folder per family (`activation/`, `loss/`, `conv/`, `pool/`,
-//! `norm/`, `shape/`, `merge/`, `dense/`, `regularization/`), one file per op.
+//! `norm/`, `shape/`, `merge/`, `dense/`, `regularization/`, `recurrent/`), one file per
+//! op.
 //!
 //! Every op is a stateless function of (config, parameters, inputs): it states its output
 //! shape, the parameters it owns (with PyTorch names, layouts and default initialisation),
@@ -31,6 +32,8 @@ pub mod loss;
 pub mod merge;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
+pub mod reduce;
 pub mod regularization;
 pub mod shape;
 

@@ -2,7 +2,9 @@
 
 use crate::ops::schema::{Describe, OpSchema};
 use crate::ops::{Category, Layer};
-use crate::ops::{activation, conv, dense, loss, merge, norm, pool, regularization, shape};
+use crate::ops::{
+    activation, conv, dense, loss, merge, norm, pool, recurrent, reduce, regularization, shape,
+};
 use serde::{Deserialize, Serialize};
 
 /// The schema of op type `T`, registered as `name` in `category`.
@@ -73,6 +75,9 @@ registry! {
     LayerNorm = "LayerNorm": norm::LayerNorm, Normalization;
     Dropout = "Dropout": regularization::Dropout, Regularization;
     Reparameterize = "Reparameterize": regularization::Reparameterize, Regularization;
+    Lstm = "LSTM": recurrent::Lstm, Recurrent;
+    Gru = "GRU": recurrent::Gru, Recurrent;
+    Rnn = "RNN": recurrent::Rnn, Recurrent;
     Relu = "ReLU": activation::Relu, Activation;
     LeakyRelu = "LeakyReLU": activation::LeakyRelu, Activation;
     Elu = "ELU": activation::Elu, Activation;
@@ -87,6 +92,11 @@ registry! {
     PixelShuffle = "PixelShuffle": shape::PixelShuffle, Shape;
     Upsample = "Upsample": shape::Upsample, Shape;
     Detach = "Detach": shape::Detach, Shape;
+    Select = "Select": shape::Select, Shape;
+    Transpose = "Transpose": shape::Transpose, Shape;
+    Permute = "Permute": shape::Permute, Shape;
+    Sum = "Sum": reduce::Sum, Shape;
+    Mean = "Mean": reduce::Mean, Shape;
     Add = "Add": merge::Add, Merge;
     Mul = "Mul": merge::Mul, Merge;
     Concat = "Concat": merge::Concat, Merge;

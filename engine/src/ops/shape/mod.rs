@@ -1,16 +1,24 @@
-//! Ops that only rearrange elements. Flatten and Reshape are views ([`ViewKind`]): they
-//! only state the output shape; forward and backward reshape without copying.
+//! Ops that rearrange, pick or resample elements (Select, Transpose, Permute, PixelShuffle,
+//! Upsample copy; Detach passes values and stops the gradient). Flatten and Reshape are
+//! views ([`ViewKind`]): they only state the output shape; forward and backward reshape
+//! without copying.
 
 pub mod detach;
 pub mod flatten;
+pub mod permute;
 pub mod pixel_shuffle;
 pub mod reshape;
+pub mod select;
+pub mod transpose;
 pub mod upsample;
 
 pub use detach::Detach;
 pub use flatten::Flatten;
+pub use permute::Permute;
 pub use pixel_shuffle::PixelShuffle;
 pub use reshape::Reshape;
+pub use select::Select;
+pub use transpose::Transpose;
 pub use upsample::{Upsample, UpsampleMode};
 
 use crate::error::{Error, Result};

@@ -1,0 +1,154 @@
+//! Reductions over one dimension: [`Sum`] and [`Mean`] (PyTorch's `x.sum(dim, keepdim)` and
+//! `x.mean(dim, keepdim)`, dims counted with the batch as 0, which must stay). Averaging a
+//! sequence's steps (`Mean(dim: 1)`) is the other common way to read an RNN's output.
+
+pub mod mean;
+pub mod sum;
+
+pub use mean::Mean;
+pub use sum::Sum;
+
+use crate::error::Result;
+use crate::ops::activation::softmax::split_dim;
+use crate::ops::support::dims::sample_dim;
+use crate::ops::{
+    Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity, check_grad_output,
+};
+use crate::tensor::Tensor;
+
+crate::family!(ReduceFamily: Sum, Mean);
+
+/// A sum over one dimension, scaled by [`ReduceKind::scale`] of that dimension's size.
+pub trait ReduceKind {
+    const OP: &'static str;
+    fn dim(&self) -> i64;
+    fn keepdim(&self) -> bool;
+    /// The factor on the sum of `n` elements: 1 for a sum, 1/n for a mean.
+    fn scale(n: usize) -> f32;
+}
+
+/// The [`FamilyLayer`] of every [`ReduceKind`].
+pub struct ReduceFamily;
+
+/// `(outer, n, inner)` of the reduction and its output shape.
+fn plan<R: ReduceKind>(op: &R, shape: &[usize]) -> Result<((usize, usize, usize), Vec<usize>)> {
+    let d = sample_dim(R::OP, "dim", op.dim(), shape)?;
+    let split = split_dim(R::OP, shape, d as i64)?;
+    let mut out = shape.to_vec();
+    if op.keepdim() {
+        out[d] = 1;
+    } else {
+        out.remove(d);
+    }
+    Ok((split, out))
+}
+
+impl<R: ReduceKind> FamilyLayer<R> for ReduceFamily {
+    fn output_shape(op: &R, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        check_arity(R::OP, Self::arity(op), inputs.len())?;
+        Ok(plan(op, inputs[0])?.1)
+    }
+
+    fn flops(_op: &R, inputs: &[&[usize]], _output: &[usize]) -> u64 {
+        inputs.first().map_or(0, |s| s.iter().product::<usize>()) as u64
+    }
+
+    fn forward(op: &R, _ctx: &Ctx, inputs: &[&Tensor], _params: &[&Tensor]) -> Result<Forward> {
+        check_arity(R::OP, Self::arity(op), inputs.len())?;
+        let ((outer, n, inner), out) = plan(op, inputs[0].shape())?;
+        let x = inputs[0].data();
+        let scale = R::scale(n);
+        let mut y = vec![0.0; outer * inner];
+        for (o, ys) in y.chunks_mut(inner.max(1)).enumerate() {
+            let mut acc = vec![0.0f64; inner];
+            for k in 0..n {
+                for (a, &v) in acc.iter_mut().zip(&x[(o * n + k) * inner..][..inner]) {
+                    *a += v as f64;
+                }
+            }
+            for (yv, a) in ys.iter_mut().zip(acc) {
+                *yv = a as f32 * scale;
+            }
+        }
+        Ok(Forward::output(Tensor::new(&out, y)?))
+    }
+
+    fn backward(op: &R, args: BackwardArgs<'_>) -> Result<Backward> {
+        check_arity(R::OP, Self::arity(op), args.inputs.len())?;
+        let x = args.inputs[0];
+        let ((outer, n, inner), out) = plan(op, x.shape())?;
+        check_grad_output(R::OP, args.grad_output, &out)?;
+        let scale = R::scale(n);
+        let g = args.grad_output.data();
+        let mut dx = vec![0.0; x.numel()];
+        for o in 0..outer {
+            for k in 0..n {
+                let row = &mut dx[(o * n + k) * inner..][..inner];
+                for (d, &gv) in row.iter_mut().zip(&g[o * inner..][..inner]) {
+                    *d = gv * scale;
+                }
+            }
+        }
+        Ok(Backward::input(Tensor::new(x.shape(), dx)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::*;
+
+    #[test]
+    fn sum_and_mean_like_pytorch() {
+        // torch.arange(24.).reshape(2, 3, 4).sum(1)[0] → [12, 15, 18, 21]; .mean(-1)[0] →
+        // [1.5, 5.5, 9.5]
+        let x = Tensor::from_fn(&[2, 3, 4], |i| i as f32);
+        let s = Sum {
+            dim: 1,
+            keepdim: false,
+        }
+        .forward(&Ctx::eval(), &[&x], &[])
+        .unwrap();
+        assert_eq!(s.output.shape(), &[2, 4]);
+        assert_eq!(s.output.data()[..4], [12., 15., 18., 21.]);
+        let m = Mean {
+            dim: -1,
+            keepdim: true,
+        }
+        .forward(&Ctx::eval(), &[&x], &[])
+        .unwrap();
+        assert_eq!(m.output.shape(), &[2, 3, 1]);
+        assert_eq!(m.output.data()[..3], [1.5, 5.5, 9.5]);
+    }
+
+    #[test]
+    fn gradients() {
+        let x = randn(&[2, 3, 4], 1);
+        for keepdim in [false, true] {
+            let (s, m) = (Sum { dim: 2, keepdim }, Mean { dim: 1, keepdim });
+            for op in [&s as &dyn Layer, &m] {
+                GradCheck::default()
+                    .check(op, &Ctx::train(0), std::slice::from_ref(&x), &[], &[true])
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_batch_dim_stays() {
+        let e = Mean {
+            dim: 0,
+            keepdim: false,
+        }
+        .output_shape(&[&[2, 3]])
+        .unwrap_err();
+        assert_mentions(&e.to_string(), &["Mean", "batch", "[2, 3]"]);
+        let e = Sum {
+            dim: 2,
+            keepdim: false,
+        }
+        .output_shape(&[&[2, 3]])
+        .unwrap_err();
+        assert_mentions(&e.to_string(), &["Sum", "dim 2", "out of range"]);
+    }
+}
