@@ -166,6 +166,22 @@ pub fn randn(shape: &[usize], seed: u64) -> Tensor {
     Tensor::normal(shape, 0.0, 1.0, &mut Rng::seed(seed))
 }
 
+/// Checks `layer`'s gradients for every input (and parameter) with the default settings.
+pub fn check_all_inputs(layer: &dyn Layer, ctx: &Ctx, inputs: &[Tensor], params: &[Tensor]) {
+    let all = vec![true; inputs.len()];
+    if let Err(e) = GradCheck::default().check(layer, ctx, inputs, params, &all) {
+        panic!("{e}");
+    }
+}
+
+/// The message of the shape error `layer` gives for these input shapes.
+pub fn shape_error(layer: &dyn Layer, shapes: &[&[usize]]) -> String {
+    match layer.output_shape(shapes) {
+        Ok(out) => panic!("{shapes:?} accepted, giving {out:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// A seeded tensor uniform in `[lo, hi)` (inputs confined to an op's domain).
 pub fn uniform(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
     Tensor::uniform(shape, lo, hi, &mut Rng::seed(seed))

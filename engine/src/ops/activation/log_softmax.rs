@@ -72,10 +72,7 @@ mod tests {
 
     #[test]
     fn errors_name_op_and_shapes() {
-        let err = LogSoftmax { dim: -4 }
-            .output_shape(&[&[2, 3, 4]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&LogSoftmax { dim: -4 }, &[&[2, 3, 4]]);
         assert_mentions(&err, &["LogSoftmax", "[2, 3, 4]"]);
         let x = Tensor::zeros(&[2, 3]);
         let fwd = LogSoftmax::default()

@@ -388,10 +388,7 @@ pub(crate) mod tests {
 
     #[test]
     fn errors_name_op_and_shapes() {
-        let err = Softmax { dim: 2 }
-            .output_shape(&[&[4, 5]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&Softmax { dim: 2 }, &[&[4, 5]]);
         assert_mentions(&err, &["Softmax", "[4, 5]", "dim 2"]);
         assert!(Softmax { dim: -3 }.output_shape(&[&[4, 5]]).is_err());
         assert!(Softmax::default().output_shape(&[&[]]).is_err());

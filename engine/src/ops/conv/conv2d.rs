@@ -343,26 +343,26 @@ mod tests {
             ..Conv2d::default()
         };
         // channel mismatch names the input and the weight shape
-        let err = op.output_shape(&[&[2, 1, 8, 8]]).unwrap_err().to_string();
+        let err = shape_error(&op, &[&[2, 1, 8, 8]]);
         assert_mentions(&err, &["Conv2d", "[2, 1, 8, 8]", "[8, 3, 3, 3]"]);
         // kernel larger than the padded input
-        let err = Conv2d {
-            padding: Size2::Square(1),
-            dilation: Size2::Square(3),
-            ..Conv2d::default()
-        }
-        .output_shape(&[&[1, 3, 4, 4]])
-        .unwrap_err()
-        .to_string();
+        let err = shape_error(
+            &Conv2d {
+                padding: Size2::Square(1),
+                dilation: Size2::Square(3),
+                ..Conv2d::default()
+            },
+            &[&[1, 3, 4, 4]],
+        );
         assert_mentions(&err, &["Conv2d", "[1, 3, 4, 4]", "7×7"]);
         // channels not divisible by groups
-        let err = Conv2d {
-            groups: 2,
-            ..Conv2d::default()
-        }
-        .output_shape(&[&[1, 3, 8, 8]])
-        .unwrap_err()
-        .to_string();
+        let err = shape_error(
+            &Conv2d {
+                groups: 2,
+                ..Conv2d::default()
+            },
+            &[&[1, 3, 8, 8]],
+        );
         assert_mentions(&err, &["Conv2d", "divisible by groups"]);
         // wrong rank, zero stride, absurd padding: errors, not panics
         assert!(op.output_shape(&[&[3, 8, 8]]).is_err());
@@ -370,7 +370,7 @@ mod tests {
             padding: Size2::Square(usize::MAX / 4),
             ..Conv2d::default()
         };
-        let err = huge.output_shape(&[&[1, 3, 8, 8]]).unwrap_err().to_string();
+        let err = shape_error(&huge, &[&[1, 3, 8, 8]]);
         assert!(err.contains("too large"), "{err}");
         let zero_stride = Conv2d {
             stride: Size2::Square(0),

@@ -471,34 +471,34 @@ mod tests {
             ..ConvTranspose2d::default()
         };
         // channel mismatch names the input and the weight shape
-        let err = op.output_shape(&[&[2, 1, 8, 8]]).unwrap_err().to_string();
+        let err = shape_error(&op, &[&[2, 1, 8, 8]]);
         assert_mentions(&err, &["ConvTranspose2d", "[2, 1, 8, 8]", "[3, 8, 2, 2]"]);
         // padding that crops the whole output (the transpose's "kernel too large")
-        let err = ConvTranspose2d {
-            padding: Size2::Square(2),
-            stride: Size2::Square(1),
-            kernel_size: Size2::Square(2),
-            ..ConvTranspose2d::default()
-        }
-        .output_shape(&[&[1, 3, 2, 2]])
-        .unwrap_err()
-        .to_string();
+        let err = shape_error(
+            &ConvTranspose2d {
+                padding: Size2::Square(2),
+                stride: Size2::Square(1),
+                kernel_size: Size2::Square(2),
+                ..ConvTranspose2d::default()
+            },
+            &[&[1, 3, 2, 2]],
+        );
         assert_mentions(&err, &["ConvTranspose2d", "[1, 3, 2, 2]"]);
         // channels not divisible by groups
-        let err = ConvTranspose2d {
-            groups: 2,
-            ..ConvTranspose2d::default()
-        }
-        .output_shape(&[&[1, 3, 8, 8]])
-        .unwrap_err()
-        .to_string();
+        let err = shape_error(
+            &ConvTranspose2d {
+                groups: 2,
+                ..ConvTranspose2d::default()
+            },
+            &[&[1, 3, 8, 8]],
+        );
         assert_mentions(&err, &["ConvTranspose2d", "divisible by groups"]);
         // output_padding must be below stride or dilation
         let bad = ConvTranspose2d {
             output_padding: Size2::Square(2),
             ..ConvTranspose2d::default()
         };
-        let err = bad.output_shape(&[&[1, 3, 4, 4]]).unwrap_err().to_string();
+        let err = shape_error(&bad, &[&[1, 3, 4, 4]]);
         assert!(err.contains("output_padding"), "{err}");
         // wrong rank; absurd sizes are errors, not overflows
         assert!(op.output_shape(&[&[3, 8, 8]]).is_err());

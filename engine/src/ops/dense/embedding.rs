@@ -252,12 +252,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_mentions(&err, &["Embedding", "[4, 2]", "[4, 3]"]);
-        let err = e.output_shape(&[&[]]).unwrap_err().to_string();
+        let err = shape_error(&e, &[&[]]);
         assert_mentions(&err, &["Embedding", "[]"]);
-        let err = emb(4, 2, Some(4))
-            .output_shape(&[&[2]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&emb(4, 2, Some(4)), &[&[2]]);
         assert!(err.contains("padding_idx 4"), "{err}");
     }
 }

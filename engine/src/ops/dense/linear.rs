@@ -252,9 +252,7 @@ mod tests {
             };
             let x = randn(&shape, 1);
             let params = default_params(&lin, &[&shape], 2);
-            GradCheck::default()
-                .check(&lin, &Ctx::train(0), &[x], &params, &[true])
-                .unwrap();
+            check_all_inputs(&lin, &Ctx::train(0), &[x], &params);
         }
     }
 
@@ -265,7 +263,7 @@ mod tests {
             in_features: Some(4),
             bias: true,
         };
-        let err = lin.output_shape(&[&[8, 5]]).unwrap_err().to_string();
+        let err = shape_error(&lin, &[&[8, 5]]);
         assert_mentions(&err, &["Linear", "[8, 5]", "[4]"]);
         let x = Tensor::zeros(&[2, 4]);
         let w = Tensor::zeros(&[3, 5]);

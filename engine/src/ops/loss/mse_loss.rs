@@ -62,9 +62,7 @@ mod tests {
             let loss = MseLoss { reduction };
             let x = randn(&[4, 5], 1);
             let t = randn(&[4, 5], 2);
-            GradCheck::default()
-                .check(&loss, &Ctx::train(0), &[x, t], &[], &[true, true])
-                .unwrap();
+            check_all_inputs(&loss, &Ctx::train(0), &[x, t], &[]);
         }
     }
 
@@ -89,10 +87,7 @@ mod tests {
     #[test]
     fn shape_errors_name_op_and_shapes() {
         let loss = MseLoss::default();
-        let err = loss
-            .output_shape(&[&[2, 3], &[2, 4]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&loss, &[&[2, 3], &[2, 4]]);
         assert_mentions(&err, &["MSELoss", "[2, 3]", "[2, 4]"]);
         assert!(loss.output_shape(&[&[2, 3]]).is_err());
         let (x, t) = (Tensor::zeros(&[3]), Tensor::zeros(&[4]));

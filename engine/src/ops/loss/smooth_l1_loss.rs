@@ -137,10 +137,7 @@ mod tests {
 
     #[test]
     fn errors_name_op_and_shapes() {
-        let err = SmoothL1Loss::default()
-            .output_shape(&[&[2, 3], &[6]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&SmoothL1Loss::default(), &[&[2, 3], &[6]]);
         assert_mentions(&err, &["SmoothL1Loss", "[2, 3]", "[6]"]);
         let bad = SmoothL1Loss {
             beta: -1.0,

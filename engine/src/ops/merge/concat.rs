@@ -213,15 +213,9 @@ mod tests {
 
     #[test]
     fn mismatches_name_op_shapes_and_dim() {
-        let err = Concat::default()
-            .output_shape(&[&[2, 3, 4], &[2, 3, 5]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&Concat::default(), &[&[2, 3, 4], &[2, 3, 5]]);
         assert_mentions(&err, &["Concat", "[2, 3, 4]", "[2, 3, 5]", "dim 1"]);
-        let err = Concat { dim: 3 }
-            .output_shape(&[&[2, 3], &[2, 3]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&Concat { dim: 3 }, &[&[2, 3], &[2, 3]]);
         assert_mentions(&err, &["Concat", "dim 3"]);
         assert!(
             Concat::default()

@@ -137,9 +137,9 @@ mod tests {
             num_features: Some(4),
             ..BatchNorm1d::default()
         };
-        let err = bn.output_shape(&[&[8, 5]]).unwrap_err().to_string();
+        let err = shape_error(&bn, &[&[8, 5]]);
         assert_mentions(&err, &["BatchNorm1d", "[8, 5]", "[4]"]);
-        let err = bn.output_shape(&[&[8, 4, 2, 2]]).unwrap_err().to_string();
+        let err = shape_error(&bn, &[&[8, 4, 2, 2]]);
         assert_mentions(&err, &["BatchNorm1d", "[8, 4, 2, 2]"]);
         // One value per channel cannot be normalised with batch statistics.
         let x = Tensor::zeros(&[1, 4]);

@@ -255,15 +255,15 @@ mod tests {
             num_features: Some(3),
             ..BatchNorm2d::default()
         };
-        let err = bn.output_shape(&[&[2, 4, 5, 5]]).unwrap_err().to_string();
+        let err = shape_error(&bn, &[&[2, 4, 5, 5]]);
         assert_mentions(&err, &["BatchNorm2d", "[2, 4, 5, 5]", "[3]"]);
-        let err = bn.output_shape(&[&[2, 3, 5]]).unwrap_err().to_string();
+        let err = shape_error(&bn, &[&[2, 3, 5]]);
         assert_mentions(&err, &["BatchNorm2d", "[2, 3, 5]"]);
         let bad = BatchNorm2d {
             momentum: 1.5,
             ..BatchNorm2d::default()
         };
-        let err = bad.output_shape(&[&[2, 3, 5, 5]]).unwrap_err().to_string();
+        let err = shape_error(&bad, &[&[2, 3, 5, 5]]);
         assert_mentions(&err, &["BatchNorm2d", "momentum"]);
         // [1, C, 1, 1] in train mode: one value per channel.
         let x = Tensor::zeros(&[1, 3, 1, 1]);

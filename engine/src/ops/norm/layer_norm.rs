@@ -452,10 +452,10 @@ mod tests {
             normalized_shape: Some(vec![4, 5]),
             ..LayerNorm::default()
         };
-        let err = ln.output_shape(&[&[2, 4, 6]]).unwrap_err().to_string();
+        let err = shape_error(&ln, &[&[2, 4, 6]]);
         assert_mentions(&err, &["LayerNorm", "[4, 5]", "[2, 4, 6]"]);
         // normalized_shape covering the batch dim too.
-        let err = ln.output_shape(&[&[4, 5]]).unwrap_err().to_string();
+        let err = shape_error(&ln, &[&[4, 5]]);
         assert_mentions(&err, &["LayerNorm", "[4, 5]"]);
         let empty = LayerNorm {
             normalized_shape: Some(vec![]),

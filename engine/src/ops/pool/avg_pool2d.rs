@@ -267,14 +267,14 @@ mod tests {
             kernel_size: Size2::Square(3),
             ..AvgPool2d::default()
         };
-        let err = p.output_shape(&[&[1, 2, 8, 2]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[1, 2, 8, 2]]);
         assert_mentions(&err, &["AvgPool2d", "[1, 2, 8, 2]"]);
-        let err = p.output_shape(&[&[4, 64]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[4, 64]]);
         assert_mentions(&err, &["AvgPool2d", "[4, 64]"]);
-        let err = pool(Size2::Square(3), None, Size2::Square(2), false, true)
-            .output_shape(&[&[1, 1, 8, 8]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(
+            &pool(Size2::Square(3), None, Size2::Square(2), false, true),
+            &[&[1, 1, 8, 8]],
+        );
         assert_mentions(&err, &["AvgPool2d", "padding"]);
         let x = Tensor::zeros(&[1, 1, 4, 4]);
         let f = p.forward(&Ctx::eval(), &[&x], &[]).unwrap();

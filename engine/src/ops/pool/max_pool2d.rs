@@ -409,14 +409,11 @@ mod tests {
             kernel_size: Size2::Square(3),
             ..MaxPool2d::default()
         };
-        let err = p.output_shape(&[&[1, 2, 2, 8]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[1, 2, 2, 8]]);
         assert_mentions(&err, &["MaxPool2d", "[1, 2, 2, 8]"]);
-        let err = p.output_shape(&[&[2, 8, 8]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[2, 8, 8]]);
         assert_mentions(&err, &["MaxPool2d", "[2, 8, 8]"]);
-        let err = pool(Size2::Square(2), None, 2, 1, false)
-            .output_shape(&[&[1, 1, 8, 8]])
-            .unwrap_err()
-            .to_string();
+        let err = shape_error(&pool(Size2::Square(2), None, 2, 1, false), &[&[1, 1, 8, 8]]);
         assert_mentions(&err, &["MaxPool2d", "padding"]);
         assert!(
             pool(Size2::Square(0), None, 0, 1, false)

@@ -149,7 +149,7 @@ fn config_and_shape_errors_name_the_field() {
         ),
     ];
     for (op, field) in cases {
-        let err = op.output_shape(&[&[2, 3, 4]]).unwrap_err().to_string();
+        let err = shape_error(&op, &[&[2, 3, 4]]);
         assert_mentions(&err, &["LSTM", field]);
     }
     let op = Lstm {

@@ -176,9 +176,7 @@ mod tests {
             (1, vec![2, 3, 2, 2]),
         ] {
             let p = PixelShuffle { upscale_factor: r };
-            GradCheck::default()
-                .check(&p, &Ctx::train(0), &[randn(&shape, 3)], &[], &[true])
-                .unwrap();
+            check_all_inputs(&p, &Ctx::train(0), &[randn(&shape, 3)], &[]);
         }
     }
 
@@ -201,9 +199,9 @@ mod tests {
     #[test]
     fn errors_name_op_and_shape() {
         let p = PixelShuffle { upscale_factor: 2 };
-        let err = p.output_shape(&[&[1, 6, 4, 4]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[1, 6, 4, 4]]);
         assert_mentions(&err, &["PixelShuffle", "[1, 6, 4, 4]"]);
-        let err = p.output_shape(&[&[4, 4]]).unwrap_err().to_string();
+        let err = shape_error(&p, &[&[4, 4]]);
         assert_mentions(&err, &["PixelShuffle", "[4, 4]"]);
         assert!(
             PixelShuffle { upscale_factor: 0 }

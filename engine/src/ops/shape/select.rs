@@ -122,25 +122,23 @@ mod tests {
     #[test]
     fn gradients() {
         for op in [Select::default(), Select { dim: 2, index: 1 }] {
-            GradCheck::default()
-                .check(&op, &Ctx::train(0), &[randn(&[2, 3, 4], 1)], &[], &[true])
-                .unwrap();
+            check_all_inputs(&op, &Ctx::train(0), &[randn(&[2, 3, 4], 1)], &[]);
         }
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = Select { dim: 1, index: 3 }
-            .output_shape(&[&[2, 3]])
-            .unwrap_err();
-        assert_mentions(&e.to_string(), &["Select", "index 3", "[2, 3]"]);
-        let e = Select { dim: 0, index: 0 }
-            .output_shape(&[&[2, 3]])
-            .unwrap_err();
-        assert_mentions(&e.to_string(), &["Select", "batch"]);
-        let e = Select { dim: 2, index: 0 }
-            .output_shape(&[&[2, 3]])
-            .unwrap_err();
-        assert_mentions(&e.to_string(), &["dim 2", "out of range"]);
+        assert_mentions(
+            &shape_error(&Select { dim: 1, index: 3 }, &[&[2, 3]]),
+            &["Select", "index 3", "[2, 3]"],
+        );
+        assert_mentions(
+            &shape_error(&Select { dim: 0, index: 0 }, &[&[2, 3]]),
+            &["Select", "batch"],
+        );
+        assert_mentions(
+            &shape_error(&Select { dim: 2, index: 0 }, &[&[2, 3]]),
+            &["dim 2", "out of range"],
+        );
     }
 }

@@ -79,27 +79,24 @@ mod tests {
 
     #[test]
     fn gradients() {
-        GradCheck::default()
-            .check(
-                &Transpose::default(),
-                &Ctx::train(0),
-                &[randn(&[2, 3, 4], 1)],
-                &[],
-                &[true],
-            )
-            .unwrap();
+        check_all_inputs(
+            &Transpose::default(),
+            &Ctx::train(0),
+            &[randn(&[2, 3, 4], 1)],
+            &[],
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = Transpose { dim0: 0, dim1: 1 }
-            .output_shape(&[&[2, 3]])
-            .unwrap_err();
-        assert_mentions(&e.to_string(), &["Transpose", "dim0", "batch"]);
-        let e = Transpose { dim0: 1, dim1: 5 }
-            .output_shape(&[&[2, 3]])
-            .unwrap_err();
-        assert_mentions(&e.to_string(), &["dim1 5", "out of range"]);
+        assert_mentions(
+            &shape_error(&Transpose { dim0: 0, dim1: 1 }, &[&[2, 3]]),
+            &["Transpose", "dim0", "batch"],
+        );
+        assert_mentions(
+            &shape_error(&Transpose { dim0: 1, dim1: 5 }, &[&[2, 3]]),
+            &["dim1 5", "out of range"],
+        );
     }
 
     /// Per-step classification: `[N, T, C]` logits transposed to `[N, C, T]` go into

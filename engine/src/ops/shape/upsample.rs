@@ -265,26 +265,28 @@ mod tests {
     fn gradients() {
         for mode in [UpsampleMode::Nearest, UpsampleMode::Bilinear] {
             for s in [Size2::Square(2), Size2::Rect(3, 1)] {
-                GradCheck::default()
-                    .check(
-                        &upsample(s, mode),
-                        &Ctx::train(0),
-                        &[randn(&[2, 2, 3, 4], 1)],
-                        &[],
-                        &[true],
-                    )
-                    .unwrap();
+                check_all_inputs(
+                    &upsample(s, mode),
+                    &Ctx::train(0),
+                    &[randn(&[2, 2, 3, 4], 1)],
+                    &[],
+                );
             }
         }
     }
 
     #[test]
     fn bad_settings_and_shapes_are_errors() {
-        let err = upsample(Size2::Square(0), UpsampleMode::Nearest)
-            .output_shape(&[&[1, 1, 2, 2]])
-            .unwrap_err();
-        assert_mentions(&err.to_string(), &["Upsample", "scale_factor"]);
-        let err = Upsample::default().output_shape(&[&[1, 4]]).unwrap_err();
-        assert_mentions(&err.to_string(), &["Upsample", "[1, 4]"]);
+        assert_mentions(
+            &shape_error(
+                &upsample(Size2::Square(0), UpsampleMode::Nearest),
+                &[&[1, 1, 2, 2]],
+            ),
+            &["Upsample", "scale_factor"],
+        );
+        assert_mentions(
+            &shape_error(&Upsample::default(), &[&[1, 4]]),
+            &["Upsample", "[1, 4]"],
+        );
     }
 }
