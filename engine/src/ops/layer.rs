@@ -416,6 +416,16 @@ pub struct BackwardArgs<'a> {
     pub grad_output: &'a Tensor,
 }
 
+impl<'a> BackwardArgs<'a> {
+    /// The inputs' shapes, once `grad_output` is checked to have the output shape `layer`
+    /// gives for them (the error names `op`).
+    pub fn checked_shapes(&self, op: &str, layer: &dyn Layer) -> Result<Vec<&'a [usize]>> {
+        let shapes: Vec<&'a [usize]> = self.inputs.iter().map(|t| t.shape()).collect();
+        check_grad_output(op, self.grad_output, &layer.output_shape(&shapes)?)?;
+        Ok(shapes)
+    }
+}
+
 impl<T: InFamily> Layer for T {
     fn arity(&self) -> Arity {
         T::Family::arity(self)

@@ -37,6 +37,13 @@ impl Default for GradCheck {
     }
 }
 
+/// Where a probed tensor sits in the op's arguments.
+#[derive(Clone, Copy)]
+enum Slot {
+    Input(usize),
+    Param(usize),
+}
+
 /// The weighted output sum `Σ rᵢ·yᵢ` in f64.
 fn weighted_sum(y: &Tensor, r: &Tensor) -> f64 {
     y.data()
@@ -87,33 +94,31 @@ impl GradCheck {
             Ok(weighted_sum(&f.output, &r))
         };
 
-        let mut compared = 0;
+        // What is probed: the flagged inputs and the trainable parameters, each with its
+        // analytic gradient and a way to put a probe in its place.
+        let mut probed: Vec<(String, &Tensor, Option<&Tensor>, Slot)> = Vec::new();
         for (ii, input) in inputs.iter().enumerate() {
-            if !diff_inputs.get(ii).copied().unwrap_or(false) {
-                continue;
+            if diff_inputs.get(ii).copied().unwrap_or(false) {
+                let slot = Slot::Input(ii);
+                probed.push((format!("input {ii}"), input, bwd.inputs[ii].as_ref(), slot));
             }
-            let analytic = bwd.inputs[ii]
-                .as_ref()
-                .ok_or_else(|| format!("no gradient returned for input {ii}"))?;
-            compared += self.compare(&format!("input {ii}"), input, analytic, |probe| {
-                let mut ins = inputs.to_vec();
-                ins[ii] = probe;
-                loss_with(&ins, params)
-            })?;
         }
         for (pi, param) in params.iter().enumerate() {
-            let trainable = specs.get(pi).is_none_or(|s| s.kind == ParamKind::Trainable);
-            if !trainable {
-                continue;
+            if specs.get(pi).is_none_or(|s| s.kind == ParamKind::Trainable) {
+                let name = format!("parameter {}", specs.get(pi).map_or("?", |s| s.name));
+                probed.push((name, param, bwd.params[pi].as_ref(), Slot::Param(pi)));
             }
-            let name = specs.get(pi).map_or("?", |s| s.name);
-            let analytic = bwd.params[pi]
-                .as_ref()
-                .ok_or_else(|| format!("no gradient returned for parameter {name}"))?;
-            compared += self.compare(&format!("param {name}"), param, analytic, |probe| {
-                let mut ps = params.to_vec();
-                ps[pi] = probe;
-                loss_with(inputs, &ps)
+        }
+        let mut compared = 0;
+        for (what, value, analytic, slot) in probed {
+            let analytic = analytic.ok_or_else(|| format!("no gradient returned for {what}"))?;
+            compared += self.compare(&what, value, analytic, |probe| {
+                let (mut ins, mut ps) = (inputs.to_vec(), params.to_vec());
+                match slot {
+                    Slot::Input(i) => ins[i] = probe,
+                    Slot::Param(i) => ps[i] = probe,
+                }
+                loss_with(&ins, &ps)
             })?;
         }
         Ok(compared)
@@ -236,5 +241,23 @@ pub fn distinct(shape: &[usize], seed: u64) -> Tensor {
 pub fn assert_mentions(err: &str, parts: &[&str]) {
     for part in parts {
         assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+}
+
+/// `layer`'s eval-mode output for the input `0, 1, 2, …` of `shape` (PyTorch's
+/// `torch.arange(n).reshape(shape)`), the input of the shape ops' literal tests.
+pub fn forward_arange(layer: &dyn Layer, shape: &[usize]) -> Tensor {
+    let x = Tensor::from_fn(shape, |i| i as f32);
+    match layer.forward(&Ctx::eval(), &[&x], &[]) {
+        Ok(f) => f.output,
+        Err(e) => panic!("forward on {shape:?}: {e}"),
+    }
+}
+
+/// Asserts that `layer` refuses each of `cases` (input shapes) with an error mentioning
+/// every one of its parts.
+pub fn assert_shape_errors(layer: &dyn Layer, cases: &[(&[&[usize]], &[&str])]) {
+    for (shapes, parts) in cases {
+        assert_mentions(&shape_error(layer, shapes), parts);
     }
 }

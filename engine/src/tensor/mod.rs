@@ -501,6 +501,24 @@ pub fn zip_map_new(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Se
     out
 }
 
+/// Calls `f(i, block)` for the `i`-th `block`-long piece of `out` (the last may be
+/// shorter), on rayon's threads when `out` is large enough to repay them: the shape of
+/// most gather and scatter kernels, which fill each output row from its own inputs.
+pub fn for_each_block_mut(
+    out: &mut [f32],
+    block: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync + Send,
+) {
+    let block = block.max(1);
+    if out.len() >= PARALLEL_MIN_ELEMS {
+        out.par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(i, b)| f(i, b));
+    } else {
+        out.chunks_mut(block).enumerate().for_each(|(i, b)| f(i, b));
+    }
+}
+
 /// Sum accumulated in f64 so long reductions don't drift. Chunk partials are added in
 /// order, so the result does not depend on how rayon scheduled the chunks.
 pub fn sum_f64(xs: &[f32]) -> f64 {

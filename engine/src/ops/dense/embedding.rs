@@ -8,11 +8,9 @@
 
 use crate::error::{Error, Result};
 use crate::ops::{
-    Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, check_arity, check_grad_output,
-    check_params,
+    Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, check_arity, check_params,
 };
-use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
-use rayon::prelude::*;
+use crate::tensor::{Tensor, for_each_block_mut};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,22 +117,15 @@ impl Layer for Embedding {
         let idx = self.indices(inputs[0])?;
         let (dim, w) = (self.embedding_dim, params[0].data());
         let mut y = vec![0.0; idx.len() * dim];
-        let gather = |(row, &i): (&mut [f32], &usize)| {
-            row.copy_from_slice(&w[i * dim..(i + 1) * dim]);
-        };
-        if y.len() >= PARALLEL_MIN_ELEMS {
-            y.par_chunks_mut(dim).zip(idx.par_iter()).for_each(gather);
-        } else {
-            y.chunks_mut(dim).zip(idx.iter()).for_each(gather);
-        }
+        for_each_block_mut(&mut y, dim, |row, out| {
+            out.copy_from_slice(&w[idx[row] * dim..][..dim]);
+        });
         Ok(Forward::output(Tensor::new(&out_shape, y)?))
     }
 
     fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        args.checked_shapes(OP, self)?;
         let (inputs, grad_output) = (args.inputs, args.grad_output);
-        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
-        let out_shape = self.output_shape(&shapes)?;
-        check_grad_output(OP, grad_output, &out_shape)?;
         let idx = self.indices(inputs[0])?;
         let dim = self.embedding_dim;
         let mut dw = vec![0.0; self.num_embeddings * dim];

@@ -298,38 +298,36 @@ mod tests {
             .unwrap()
     }
 
+    /// Asserts each config's loss on these logits and targets (PyTorch's values).
+    fn assert_losses(x: &Tensor, t: &Tensor, cases: &[(CrossEntropyLoss, f64)]) {
+        for (l, want) in cases {
+            let got = loss(l, x, t);
+            assert!((got as f64 - want).abs() < 1e-5, "{l:?}: {got} vs {want}");
+        }
+    }
+
     #[test]
     fn forward_matches_pytorch() {
         use Reduction::{Mean, Sum};
-        let x = logits(&[3, 4]);
         let t = Tensor::new(&[3], vec![0., 3., 1.]).unwrap();
-        for (l, want) in [
+        let cases = [
             (ce(Mean, 0.0, None), 1.7547426223754883),
             (ce(Sum, 0.0, None), 5.264227867126465),
             (ce(Mean, 0.1, None), 1.7484925985336304),
             (ce(Sum, 0.1, None), 5.245477676391602),
             (ce(Mean, 0.0, Some(1)), 2.3736138343811035),
             (ce(Mean, 0.2, Some(1)), 2.2361137866973877),
-        ] {
-            let got = loss(&l, &x, &t);
-            assert!((got as f64 - want).abs() < 1e-5, "{l:?}: {got} vs {want}");
-        }
-    }
-
-    #[test]
-    fn spatial_forward_matches_pytorch() {
-        use Reduction::{Mean, Sum};
-        let x = logits(&[2, 3, 2, 2]);
+        ];
+        assert_losses(&logits(&[3, 4]), &t, &cases);
+        // spatial: [N, C, H, W] logits, [N, H, W] targets
         let t = Tensor::new(&[2, 2, 2], vec![2., 0., 1., 1., 0., 2., 2., 1.]).unwrap();
-        for (l, want) in [
+        let cases = [
             (ce(Mean, 0.0, None), 1.5244377851486206),
             (ce(Mean, 0.1, None), 1.5088127851486206),
             (ce(Mean, 0.1, Some(2)), 1.2249302864074707),
             (ce(Sum, 0.0, Some(2)), 6.057985305786133),
-        ] {
-            let got = loss(&l, &x, &t);
-            assert!((got as f64 - want).abs() < 1e-5, "{l:?}: {got} vs {want}");
-        }
+        ];
+        assert_losses(&logits(&[2, 3, 2, 2]), &t, &cases);
     }
 
     #[test]

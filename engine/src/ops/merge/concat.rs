@@ -7,11 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::ops::support::defaults;
-use crate::ops::{
-    Arity, Backward, BackwardArgs, Ctx, Forward, Layer, check_arity, check_grad_output,
-};
-use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
-use rayon::prelude::*;
+use crate::ops::{Arity, Backward, BackwardArgs, Ctx, Forward, Layer, check_arity};
+use crate::tensor::{Tensor, for_each_block_mut};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,26 +100,19 @@ impl Layer for Concat {
         if out_block == 0 {
             return Ok(Forward::output(Tensor::new(&out_shape, y)?));
         }
-        let fill = |(o, row): (usize, &mut [f32])| {
+        for_each_block_mut(&mut y, out_block, |o, row| {
             let mut at = 0;
             for (t, &b) in inputs.iter().zip(&blocks) {
                 row[at..at + b].copy_from_slice(&t.data()[o * b..(o + 1) * b]);
                 at += b;
             }
-        };
-        if y.len() >= PARALLEL_MIN_ELEMS {
-            y.par_chunks_mut(out_block).enumerate().for_each(fill);
-        } else {
-            y.chunks_mut(out_block).enumerate().for_each(fill);
-        }
+        });
         Ok(Forward::output(Tensor::new(&out_shape, y)?))
     }
 
     fn backward_from(&self, args: BackwardArgs<'_>) -> Result<Backward> {
+        let shapes = args.checked_shapes(OP, self)?;
         let (inputs, grad_output) = (args.inputs, args.grad_output);
-        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
-        let out_shape = self.output_shape(&shapes)?;
-        check_grad_output(OP, grad_output, &out_shape)?;
         let d = self.axis(&shapes)?;
         let out_block: usize = shapes.iter().map(|s| block(s, d)).sum();
         let g = grad_output.data();
@@ -132,15 +122,9 @@ impl Layer for Concat {
             let b = block(t.shape(), d);
             let mut dx = vec![0.0; t.numel()];
             if b > 0 {
-                let take = |(o, row): (usize, &mut [f32])| {
-                    let at = o * out_block + offset;
-                    row.copy_from_slice(&g[at..at + b]);
-                };
-                if dx.len() >= PARALLEL_MIN_ELEMS {
-                    dx.par_chunks_mut(b).enumerate().for_each(take);
-                } else {
-                    dx.chunks_mut(b).enumerate().for_each(take);
-                }
+                for_each_block_mut(&mut dx, b, |o, row| {
+                    row.copy_from_slice(&g[o * out_block + offset..][..b]);
+                });
             }
             offset += b;
             grads.push(Some(Tensor::new(t.shape(), dx)?));

@@ -14,44 +14,38 @@ fn check_grads(op: &dyn Layer, shape: &[usize], ctx: Ctx) {
     .unwrap();
 }
 
-fn lstm(hidden_size: usize, num_layers: usize, bidirectional: bool) -> Lstm {
-    Lstm {
-        hidden_size,
-        num_layers,
-        bidirectional,
-        ..Lstm::default()
-    }
+/// A recurrent op of one kind with `hidden_size` units, `num_layers` deep, one or two
+/// directions; everything else its default. The three kinds share these fields.
+macro_rules! sized {
+    ($op:ident, $hidden_size:expr, $num_layers:expr, $bidirectional:expr) => {
+        $op {
+            hidden_size: $hidden_size,
+            num_layers: $num_layers,
+            bidirectional: $bidirectional,
+            ..$op::default()
+        }
+    };
 }
 
-#[test]
-fn lstm_gradients() {
-    for (layers, bi) in [(1, false), (2, false), (1, true), (2, true)] {
-        check_grads(&lstm(3, layers, bi), &[2, 4, 3], Ctx::train(0));
-    }
+fn lstm(hidden_size: usize, num_layers: usize, bidirectional: bool) -> Lstm {
+    sized!(Lstm, hidden_size, num_layers, bidirectional)
 }
 
 fn gru(hidden_size: usize, num_layers: usize, bidirectional: bool) -> Gru {
-    Gru {
-        hidden_size,
-        num_layers,
-        bidirectional,
-        ..Gru::default()
-    }
+    sized!(Gru, hidden_size, num_layers, bidirectional)
 }
 
 fn rnn(nonlinearity: Nonlinearity, num_layers: usize, bidirectional: bool) -> Rnn {
     Rnn {
-        hidden_size: 3,
-        num_layers,
         nonlinearity,
-        bidirectional,
-        ..Rnn::default()
+        ..sized!(Rnn, 3, num_layers, bidirectional)
     }
 }
 
 #[test]
-fn gru_gradients() {
+fn lstm_and_gru_gradients() {
     for (layers, bi) in [(1, false), (2, false), (1, true), (2, true)] {
+        check_grads(&lstm(3, layers, bi), &[2, 4, 3], Ctx::train(0));
         check_grads(&gru(3, layers, bi), &[2, 4, 3], Ctx::train(0));
     }
 }

@@ -2,19 +2,68 @@
 //! `x.mean(dim, keepdim)`, dims counted with the batch as 0, which must stay). Averaging a
 //! sequence's steps (`Mean(dim: 1)`) is the other common way to read an RNN's output.
 
-pub mod mean;
-pub mod sum;
-
-pub use mean::Mean;
-pub use sum::Sum;
-
 use crate::error::Result;
 use crate::ops::activation::softmax::split_dim;
+use crate::ops::support::defaults;
 use crate::ops::support::dims::sample_dim;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity, check_grad_output,
 };
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Declares a reduction's config (`dim`, `keepdim`; the same fields and defaults for every
+/// reduction) and its [`ReduceKind`], which differ only in the name and the scale.
+macro_rules! reduction {
+    ($(#[$doc:meta])* $name:ident, scale: |$n:pat_param| $scale:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The dimension reduced; negative counts from the end; not the batch (0).
+            #[serde(default = "defaults::dim_one")]
+            pub dim: i64,
+            /// Keep the reduced dimension with size 1 instead of dropping it.
+            #[serde(default)]
+            pub keepdim: bool,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    dim: 1,
+                    keepdim: false,
+                }
+            }
+        }
+
+        impl ReduceKind for $name {
+            const OP: &'static str = stringify!($name);
+
+            fn dim(&self) -> i64 {
+                self.dim
+            }
+
+            fn keepdim(&self) -> bool {
+                self.keepdim
+            }
+
+            fn scale($n: usize) -> f32 {
+                $scale
+            }
+        }
+    };
+}
+
+reduction! {
+    /// Sum: the sum over one dimension (PyTorch's `x.sum(dim, keepdim)`).
+    Sum, scale: |_| 1.0
+}
+
+reduction! {
+    /// Mean: the mean over one dimension (PyTorch's `x.mean(dim, keepdim)`).
+    Mean, scale: |n| 1.0 / n.max(1) as f32
+}
 
 crate::family!(ReduceFamily: Sum, Mean);
 
@@ -100,25 +149,22 @@ mod tests {
 
     #[test]
     fn sum_and_mean_like_pytorch() {
-        // torch.arange(24.).reshape(2, 3, 4).sum(1)[0] → [12, 15, 18, 21]; .mean(-1)[0] →
-        // [1.5, 5.5, 9.5]
-        let x = Tensor::from_fn(&[2, 3, 4], |i| i as f32);
-        let s = Sum {
-            dim: 1,
-            keepdim: false,
-        }
-        .forward(&Ctx::eval(), &[&x], &[])
-        .unwrap();
-        assert_eq!(s.output.shape(), &[2, 4]);
-        assert_eq!(s.output.data()[..4], [12., 15., 18., 21.]);
-        let m = Mean {
+        // torch.arange(24.).reshape(2, 3, 4).sum(1)[0] → [12, 15, 18, 21]; .mean(-1, True)[0]
+        // → [1.5, 5.5, 9.5]
+        let s = forward_arange(&Sum::default(), &[2, 3, 4]);
+        assert_eq!(
+            (s.shape(), &s.data()[..4]),
+            (&[2, 4][..], &[12., 15., 18., 21.][..])
+        );
+        let mean_last = Mean {
             dim: -1,
             keepdim: true,
-        }
-        .forward(&Ctx::eval(), &[&x], &[])
-        .unwrap();
-        assert_eq!(m.output.shape(), &[2, 3, 1]);
-        assert_eq!(m.output.data()[..3], [1.5, 5.5, 9.5]);
+        };
+        let m = forward_arange(&mean_last, &[2, 3, 4]);
+        assert_eq!(
+            (m.shape(), &m.data()[..3]),
+            (&[2, 3, 1][..], &[1.5, 5.5, 9.5][..])
+        );
     }
 
     #[test]
@@ -134,25 +180,18 @@ mod tests {
 
     #[test]
     fn the_batch_dim_stays() {
-        assert_mentions(
-            &shape_error(
-                &Mean {
-                    dim: 0,
-                    keepdim: false,
-                },
-                &[&[2, 3]],
-            ),
-            &["Mean", "batch", "[2, 3]"],
-        );
-        assert_mentions(
-            &shape_error(
-                &Sum {
-                    dim: 2,
-                    keepdim: false,
-                },
-                &[&[2, 3]],
-            ),
-            &["Sum", "dim 2", "out of range"],
+        let batch = Mean {
+            dim: 0,
+            keepdim: false,
+        };
+        assert_shape_errors(&batch, &[(&[&[2, 3]], &["Mean", "batch", "[2, 3]"])]);
+        let past_the_end = Sum {
+            dim: 2,
+            keepdim: false,
+        };
+        assert_shape_errors(
+            &past_the_end,
+            &[(&[&[2, 3]], &["Sum", "dim 2", "out of range"])],
         );
     }
 }

@@ -7,6 +7,7 @@ pub mod detach;
 pub mod flatten;
 pub mod permute;
 pub mod pixel_shuffle;
+pub mod reorder;
 pub mod reshape;
 pub mod select;
 pub mod transpose;

@@ -105,16 +105,11 @@ mod tests {
     #[test]
     fn picks_the_step_and_drops_the_dim() {
         // torch.arange(24.).reshape(2, 3, 4).select(1, -1) → rows 8..12 and 20..24
-        let x = Tensor::from_fn(&[2, 3, 4], |i| i as f32);
-        let y = Select::default()
-            .forward(&Ctx::eval(), &[&x], &[])
-            .unwrap()
-            .output;
+        let y = forward_arange(&Select::default(), &[2, 3, 4]);
         assert_eq!(y.shape(), &[2, 4]);
         assert_eq!(y.data(), &[8., 9., 10., 11., 20., 21., 22., 23.]);
-        let first = Select { dim: 1, index: 0 };
-        let y = first.forward(&Ctx::eval(), &[&x], &[]).unwrap().output;
-        assert_eq!(y.data()[..4], [0., 1., 2., 3.]);
+        let first = forward_arange(&Select { dim: 1, index: 0 }, &[2, 3, 4]);
+        assert_eq!(first.data()[..4], [0., 1., 2., 3.]);
         let last_dim = Select { dim: -1, index: 1 };
         assert_eq!(last_dim.output_shape(&[&[2, 3, 4]]).unwrap(), vec![2, 3]);
     }
@@ -128,17 +123,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_mentions(
-            &shape_error(&Select { dim: 1, index: 3 }, &[&[2, 3]]),
-            &["Select", "index 3", "[2, 3]"],
-        );
-        assert_mentions(
-            &shape_error(&Select { dim: 0, index: 0 }, &[&[2, 3]]),
-            &["Select", "batch"],
-        );
-        assert_mentions(
-            &shape_error(&Select { dim: 2, index: 0 }, &[&[2, 3]]),
-            &["dim 2", "out of range"],
-        );
+        for (op, parts) in [
+            (
+                Select { dim: 1, index: 3 },
+                &["Select", "index 3", "[2, 3]"][..],
+            ),
+            (Select { dim: 0, index: 0 }, &["Select", "batch"]),
+            (Select { dim: 2, index: 0 }, &["dim 2", "out of range"]),
+        ] {
+            assert_shape_errors(&op, &[(&[&[2, 3]], parts)]);
+        }
     }
 }
