@@ -24,6 +24,9 @@ pub struct Measure {
     cpu: Vec<f64>,
     frames: usize,
     steps_at_start: u64,
+    /// When the step count last changed: a run that ends before the phase does is
+    /// timed to its last step, not to the end of the phase.
+    last_step: Option<(u64, Instant)>,
 }
 
 impl Measure {
@@ -36,6 +39,7 @@ impl Measure {
             cpu: Vec::new(),
             frames: 0,
             steps_at_start: 0,
+            last_step: None,
         }
     }
 
@@ -53,6 +57,10 @@ impl Measure {
             ),
             Phase::Train => {
                 let steps = self.app.core.training.step - self.steps_at_start;
+                let el = match (self.started, self.last_step) {
+                    (Some(t0), Some((_, t))) => (t - t0).as_secs_f64(),
+                    _ => el,
+                };
                 let bs = self.app.core.doc.file.training.batch_size;
                 println!(
                     "training · {n} nodes · {} frames · median cpu {med:.2} ms · {steps} steps in {el:.1} s = {:.1} steps/s, {:.0} samples/s",
@@ -98,6 +106,10 @@ impl eframe::App for Measure {
             self.started = Some(now);
             self.cpu.clear();
             self.frames = 0;
+        }
+        let step = self.app.core.training.step;
+        if self.phase == Phase::Train && self.last_step.is_none_or(|(s, _)| s != step) {
+            self.last_step = Some((step, now));
         }
         self.frames += 1;
         if let Some(c) = frame.info().cpu_usage {

@@ -236,3 +236,56 @@ fn a_long_graph_opens_legible_at_its_start() {
     let zoom = (node_pos(&h, "stem") - node_pos(&h, "image")).length() / (b - a).length();
     assert!(zoom >= 0.79, "opened at zoom {zoom}");
 }
+
+/// A 150-node graph: the canvas lays out only the nodes in view (a node far away has no
+/// widget), Find brings a far node into view and draws it, and zoomed out past legible
+/// text every node is a plain box that a click still selects.
+#[test]
+fn a_big_graph_draws_only_what_is_in_view() {
+    let path = tmp_dir("big_graph").join("r150.ron");
+    let graph = hyphae_editor::model::sample::residual_mlp(150, 8);
+    graph.save(&path).expect("saved");
+    let mut app = editor();
+    assert!(app.open(&path));
+    let mut h = harness(app);
+    h.run_steps(3);
+    let names = h.state().core.doc.names();
+    let far = names[names.len() - 8].clone();
+    assert!(h.query_by_label("x").is_some(), "the start is drawn");
+    assert!(
+        h.query_by_label(&far).is_none(),
+        "a node far out of view is not laid out"
+    );
+
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.run_steps(2);
+    h.event(egui::Event::Text(far.clone()));
+    h.run_steps(2);
+    h.key_press(Key::Enter);
+    h.run_steps(2);
+    h.key_press(Key::Escape);
+    h.run_steps(4);
+    assert!(h.query_by_label(&far).is_some(), "found and drawn");
+    assert!(
+        h.query_by_label("fc_in").is_none(),
+        "the start is out of view"
+    );
+
+    // Fit the whole chain: far too small for text, so boxes.
+    let bg = background(&h);
+    click_at(&mut h, bg, Modifiers::NONE);
+    h.key_press(Key::F);
+    h.run_steps(4);
+    assert!(
+        h.query_by_label("fc_in").is_none(),
+        "no node widgets when zoomed out"
+    );
+    let middle = names[names.len() / 2].clone();
+    let r = node_rect(&h, &middle);
+    assert!(
+        h.state().canvas.rect.contains(r.center()),
+        "fit shows every node"
+    );
+    click_at(&mut h, r.center(), Modifiers::NONE);
+    assert_eq!(selected(&h), [middle], "a click on a box selects its node");
+}

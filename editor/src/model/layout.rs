@@ -23,8 +23,13 @@ pub fn estimated_size(f: &GraphFile, name: &str) -> Size {
         .nodes
         .iter()
         .find(|n| n.name == name)
-        .map_or(1, |n| n.inputs.len().max(1));
-    (130.0, 74.0 + 22.0 * ports as f32)
+        .map(|n| n.inputs.len());
+    size_for_ports(ports.unwrap_or(1))
+}
+
+/// The estimated size of a node with this many input ports.
+pub fn size_for_ports(ports: usize) -> Size {
+    (130.0, 74.0 + 22.0 * ports.max(1) as f32)
 }
 
 /// Whether some input or node has no stored position.

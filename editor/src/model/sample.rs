@@ -63,5 +63,7 @@ pub fn residual_mlp(nodes: usize, width: usize) -> GraphFile {
         ..GraphFile::default()
     };
     f.training.dataset = Some("spirals".into());
+    // Long enough that a timed run (the measure command) ends before training does.
+    f.training.epochs = 200;
     f
 }

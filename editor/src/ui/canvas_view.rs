@@ -7,6 +7,7 @@
 //! indices mean other nodes, or when the editor's selection no longer contains it.
 
 use super::canvas::{Viewer, build, severity_color};
+use super::canvas_far::{self, Scene};
 use crate::app::EditorCore;
 use crate::command::{Command, Queue};
 use crate::model::layout::{self, Size};
@@ -15,8 +16,8 @@ use crate::session::Badge;
 use crate::session::badges::badges;
 use egui::emath::TSTransform;
 use egui::{Id, Pos2, Rect, RichText, Ui};
-use egui_snarl::Snarl;
 use egui_snarl::ui::{SnarlStyle, SnarlWidget};
+use egui_snarl::{NodeId, Snarl};
 use hyphae::graph::{InputDecl, NodeDecl};
 use hyphae::ops::Op;
 use std::collections::HashMap;
@@ -33,9 +34,15 @@ const FIT_MAX_SCALE: f32 = 1.0;
 const OPEN_MIN_SCALE: f32 = 0.8;
 
 pub struct CanvasView {
+    /// The nodes in view and their neighbours (see [`canvas_far`]); `NodeId(i)` is
+    /// `names[i]` whether or not it is held.
     snarl: Snarl<String>,
-    /// Names in snarl order (`NodeId(i)` ↔ `names[i]`).
+    /// Every name in snarl order (`NodeId(i)` ↔ `names[i]`).
     names: Vec<String>,
+    /// `names` inverted.
+    index: HashMap<String, usize>,
+    /// Which names the snarl holds now (empty: to be chosen).
+    shown: Vec<bool>,
     /// The structure (without layout) the snarl was built from.
     built: Option<(Vec<InputDecl>, Vec<NodeDecl>)>,
     generation: Option<u64>,
@@ -52,7 +59,8 @@ pub struct CanvasView {
     /// Zoom and pan for a newly opened graph on the next frame: the whole graph where it
     /// fits legibly, else its start.
     open_view: bool,
-    /// Node rectangles in graph space, as drawn last frame (real sizes).
+    /// Node rectangles in graph space: as drawn last, moved with the layout since;
+    /// estimated for nodes never drawn.
     rects: HashMap<String, Rect>,
     /// Snarl's own selection last frame, by name.
     snarl_selection: Vec<String>,
@@ -67,6 +75,8 @@ impl Default for CanvasView {
         CanvasView {
             snarl: Snarl::new(),
             names: Vec::new(),
+            index: HashMap::new(),
+            shown: Vec::new(),
             built: None,
             generation: None,
             epoch: 0,
@@ -205,10 +215,13 @@ impl CanvasView {
                     info.pos = egui::pos2(x, y);
                 }
             }
+            self.follow_layout(core);
             return;
         }
         self.snarl = build(doc);
         self.names = doc.names();
+        self.index = (self.names.iter().cloned()).zip(0..).collect();
+        self.shown.clear();
         self.configs = doc
             .file
             .nodes
@@ -220,6 +233,54 @@ impl CanvasView {
         self.epoch += 1;
         self.snarl_selection.clear();
         self.rects.retain(|n, _| doc.exists(n));
+        self.follow_layout(core);
+    }
+
+    /// Keeps every node's rectangle at its layout position (nodes snarl does not hold
+    /// move without being drawn), with its drawn size or an estimate.
+    fn follow_layout(&mut self, core: &EditorCore) {
+        let doc = &core.doc;
+        for name in &self.names {
+            let Some(&(x, y)) = doc.file.layout.get(name) else {
+                continue;
+            };
+            let size = self.rects.get(name).map_or_else(
+                || {
+                    let ports = doc.node(name).map_or(1, |n| n.inputs.len());
+                    let (w, h) = layout::size_for_ports(ports);
+                    egui::vec2(w, h)
+                },
+                Rect::size,
+            );
+            self.rects
+                .insert(name.clone(), Rect::from_min_size(egui::pos2(x, y), size));
+        }
+    }
+
+    fn scene<'a>(&'a self, core: &'a EditorCore, transform: TSTransform) -> Scene<'a> {
+        Scene {
+            doc: &core.doc,
+            names: &self.names,
+            index: &self.index,
+            rects: &self.rects,
+            transform,
+            view: self.rect,
+        }
+    }
+
+    /// Hands snarl the nodes this view needs. Node ids stay those of the whole graph, so
+    /// snarl's per-node memory (sizes, selection, drag) survives nodes coming and going.
+    fn cull(&mut self, core: &EditorCore, transform: TSTransform) {
+        let want = canvas_far::wanted(&self.scene(core, transform));
+        if want == self.shown {
+            return;
+        }
+        let mut snarl = build(&core.doc);
+        for (i, _) in want.iter().enumerate().filter(|(_, keep)| !**keep) {
+            snarl.remove_node(NodeId(i));
+        }
+        self.snarl = snarl;
+        self.shown = want;
     }
 
     /// Positions the user dragged, as one move command; dragging one of several selected
@@ -278,6 +339,7 @@ impl CanvasView {
         {
             self.set_transform = Some(t);
         }
+        self.cull(core, self.set_transform.unwrap_or(self.transform));
         let id = Id::new(CANVAS_ID).with(self.epoch);
         let style = SnarlStyle {
             collapsible: Some(false),
@@ -320,11 +382,23 @@ impl CanvasView {
                 .show(&mut self.snarl, &mut viewer, ui);
         self.transform = viewer.transform;
         let commands = std::mem::take(&mut viewer.commands);
-        self.rects = viewer
-            .rects
-            .iter()
-            .filter_map(|(id, r)| self.names.get(id.0).map(|n| (n.clone(), *r)))
-            .collect();
+        for (id, r) in std::mem::take(&mut viewer.rects) {
+            if let Some(n) = self.names.get(id.0) {
+                self.rects.insert(n.clone(), r);
+            }
+        }
+        let selected = viewer.selected;
+        canvas_far::draw(
+            &ui.painter_at(self.rect),
+            &self.scene(core, self.transform),
+            &self.shown,
+            selected,
+            shown,
+        );
+        if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
+            // The view moved to nodes snarl does not hold yet: draw them next frame.
+            ui.ctx().request_repaint();
+        }
         self.click_select(ui, q);
         if let Some(op) = response.dnd_release_payload::<Op>() {
             let p = ui

@@ -2,6 +2,7 @@
 //! [`Command`]s; only widget state (text being typed, open dialogs) changes here.
 
 pub mod canvas;
+pub mod canvas_far;
 pub mod canvas_view;
 pub mod dialogs;
 pub mod fields;
