@@ -197,6 +197,46 @@ fn check_reports_every_problem_with_positions() {
     );
 }
 
+/// `--tensorboard` writes the run's curves and per-layer histograms as a TensorBoard events
+/// file beside metrics.jsonl. (TensorBoard 2.x's own EventAccumulator was checked to read
+/// such a file: the same loss and accuracy points as metrics.jsonl, and the histograms.)
+#[test]
+fn train_writes_tensorboard_events() {
+    let dir = temp_dir("tensorboard");
+    let (code, _, err) = run(hyphae()
+        .args([
+            "train",
+            "graphs/spirals_mlp.ron",
+            "--epochs",
+            "1",
+            "--data",
+            "spirals",
+        ])
+        .arg("--tensorboard")
+        .arg("--out")
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("events.out.tfevents."))
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let bytes = std::fs::read(&events[0]).unwrap();
+    // The first record: its length, a CRC, then the version event.
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert!(String::from_utf8_lossy(&bytes[12..12 + len]).contains("brain.Event:2"));
+    let text = String::from_utf8_lossy(&bytes);
+    for tag in [
+        "train/loss",
+        "valid/accuracy",
+        "activations/fc1",
+        "gradients/fc1.weight",
+    ] {
+        assert!(text.contains(tag), "{tag} missing");
+    }
+}
+
 /// Stopping a run part-way and resuming it gives exactly the uninterrupted run's metrics.
 #[test]
 fn resume_reproduces_the_uninterrupted_run() {

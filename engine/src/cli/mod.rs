@@ -77,6 +77,10 @@ pub enum Command {
         /// Also save a checkpoint every this many optimizer steps.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint_every_steps: Option<u64>,
+        /// Also write the curves and per-layer histograms (at the graph's stats_every) as
+        /// TensorBoard events in the run folder: `tensorboard --logdir runs/`.
+        #[arg(long)]
+        tensorboard: bool,
     },
     /// Validate a graph: exit 0, or print every problem and exit 1.
     Check {
@@ -176,6 +180,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             resume,
             checkpoint_every,
             checkpoint_every_steps,
+            tensorboard,
         } => {
             set_threads(threads)?;
             train::train(train::TrainArgs {
@@ -191,6 +196,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 resume,
                 checkpoint_every,
                 checkpoint_every_steps,
+                tensorboard,
             })
         }
         Command::Check { graph } => commands::check(&graph),

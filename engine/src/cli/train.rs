@@ -26,6 +26,7 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
     pub checkpoint_every: f64,
     pub checkpoint_every_steps: Option<u64>,
+    pub tensorboard: bool,
 }
 
 /// Exit code of a command line that cannot work (as clap's own usage errors).
@@ -150,6 +151,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
         out_dir: Some(out.clone()),
         checkpoint_every_secs: a.checkpoint_every,
         checkpoint_every_steps: a.checkpoint_every_steps,
+        tensorboard: a.tensorboard,
         ..TrainOptions::default()
     };
     let mut trainer = match Trainer::new(graph, split, opts) {

@@ -105,6 +105,11 @@ impl Runtime {
         self.world.resource_mut::<EventSink>().0 = sender;
     }
 
+    /// Whether someone (the editor) receives this runtime's events.
+    pub fn has_events(&self) -> bool {
+        self.world.resource::<EventSink>().0.is_some()
+    }
+
     /// Optimizer steps taken so far.
     pub fn step(&self) -> u64 {
         self.world.resource::<StepState>().step

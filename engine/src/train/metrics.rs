@@ -1,8 +1,11 @@
 //! `metrics.jsonl`: one JSON object per line, per step and per epoch. A run's log belongs to
 //! that run alone: a fresh run creates it (an existing log is refused, never appended to),
-//! a resumed run first drops the lines past its checkpoint, then appends.
+//! a resumed run first drops the lines past its checkpoint, then appends. With
+//! `--tensorboard` the same points also go to a TensorBoard events file in the run folder.
 
+use super::tensorboard::EventWriter;
 use super::trainer::{EpochReport, StepReport};
+use crate::ecs::stats::{ParamStats, TensorStats};
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub struct MetricsLog {
     file: std::fs::File,
     path: PathBuf,
+    tensorboard: Option<EventWriter>,
 }
 
 impl MetricsLog {
@@ -40,7 +44,48 @@ impl MetricsLog {
         Ok(MetricsLog {
             file,
             path: path.to_path_buf(),
+            tensorboard: None,
         })
+    }
+
+    /// Also writes every point to a new TensorBoard events file in `dir`.
+    pub fn add_tensorboard(&mut self, dir: &Path) -> Result<()> {
+        self.tensorboard = Some(EventWriter::create(dir)?);
+        Ok(())
+    }
+
+    /// Per-layer statistics: TensorBoard histograms of activations and gradients, and
+    /// the gradient norms as curves (the JSON log keeps curves only).
+    pub fn stats(
+        &mut self,
+        step: u64,
+        nodes: &[(String, TensorStats)],
+        params: &[(String, ParamStats)],
+    ) -> Result<()> {
+        let Some(tb) = self.tensorboard.as_mut() else {
+            return Ok(());
+        };
+        let moments = |s: &TensorStats| {
+            let n: f64 = s.histogram.counts.iter().map(|&c| c as f64).sum();
+            let (m, sd) = (s.mean as f64, s.std as f64);
+            (m * n, (sd * sd + m * m) * n)
+        };
+        for (name, s) in nodes {
+            let (sum, sq) = moments(s);
+            tb.histogram(&format!("activations/{name}"), step, &s.histogram, sum, sq)?;
+        }
+        for (name, p) in params {
+            let (sum, sq) = moments(&p.grad);
+            tb.histogram(
+                &format!("gradients/{name}"),
+                step,
+                &p.grad.histogram,
+                sum,
+                sq,
+            )?;
+            tb.scalar(&format!("grad_norm/{name}"), step, p.grad_norm)?;
+        }
+        Ok(())
     }
 
     /// Appends one line with a single write, so a kill leaves whole lines only.
@@ -55,6 +100,14 @@ impl MetricsLog {
     }
 
     pub fn step(&mut self, r: &StepReport, wall: f64) -> Result<()> {
+        if let Some(tb) = self.tensorboard.as_mut() {
+            let step = r.outcome.step;
+            tb.scalar("train/loss", step, r.outcome.loss)?;
+            tb.scalar("train/lr", step, r.outcome.lr as f64)?;
+            if let Some(a) = r.accuracy {
+                tb.scalar("train/accuracy", step, a)?;
+            }
+        }
         let acc = r.accuracy.map_or("null".to_string(), |a| format!("{a}"));
         self.write(format!(
             "{{\"kind\":\"step\",\"step\":{},\"epoch\":{},\"loss\":{},\"accuracy\":{acc},\"lr\":{},\"wall\":{wall:.4}}}",
@@ -66,6 +119,18 @@ impl MetricsLog {
     }
 
     pub fn epoch(&mut self, r: &EpochReport, wall: f64) -> Result<()> {
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.scalar("epoch/train_loss", r.step, r.train_loss)?;
+            tb.scalar("valid/loss", r.step, r.valid.loss)?;
+            for (tag, v) in [
+                ("epoch/train_accuracy", r.train_accuracy),
+                ("valid/accuracy", r.valid.accuracy),
+            ] {
+                if let Some(v) = v {
+                    tb.scalar(tag, r.step, v)?;
+                }
+            }
+        }
         let opt = |v: Option<f64>| v.map_or("null".to_string(), json_num);
         self.write(format!(
             "{{\"kind\":\"epoch\",\"step\":{},\"epoch\":{},\"train_loss\":{},\"train_accuracy\":{},\"val_loss\":{},\"val_accuracy\":{},\"wall\":{wall:.4}}}",

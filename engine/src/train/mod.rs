@@ -6,5 +6,6 @@ pub mod metrics;
 pub mod optim;
 pub mod run_dir;
 pub mod schedule;
+pub mod tensorboard;
 pub mod trainer;
 pub mod weights;

@@ -42,6 +42,8 @@ pub struct TrainOptions {
     pub checkpoint_every_secs: f64,
     /// Also save a checkpoint every this many optimizer steps.
     pub checkpoint_every_steps: Option<u64>,
+    /// Also write the curves and per-layer statistics as TensorBoard events.
+    pub tensorboard: bool,
 }
 
 /// Default checkpoint interval: a kill loses at most this much training.
@@ -56,6 +58,7 @@ impl Default for TrainOptions {
             keep_last: 3,
             checkpoint_every_secs: CHECKPOINT_EVERY_SECS,
             checkpoint_every_steps: None,
+            tensorboard: false,
         }
     }
 }
@@ -153,6 +156,9 @@ pub struct Trainer {
     best_weights: Option<Vec<(String, Tensor)>>,
     /// Opened at the first step; `resumed` says whether it continues an earlier log.
     metrics: Option<MetricsLog>,
+    /// The runtime's statistics, for the TensorBoard histograms, when nobody else
+    /// (the editor) takes its events.
+    stats_tap: Option<crossbeam_channel::Receiver<crate::ecs::TrainEvent>>,
     resumed: bool,
     finished: Option<Finish>,
     /// The data's provenance and preprocessing, written into every weights file.
@@ -245,6 +251,7 @@ impl Trainer {
             last_checkpoint_step: None,
             best_weights: None,
             metrics: None,
+            stats_tap: None,
             resumed: false,
             finished: None,
             preprocessing,
@@ -419,6 +426,16 @@ impl Trainer {
         let wall = self.wall();
         if let Some(m) = self.metrics.as_mut() {
             m.step(&report, wall)?;
+            for e in self.stats_tap.iter().flat_map(|rx| rx.try_iter()) {
+                if let crate::ecs::TrainEvent::Stats {
+                    step,
+                    nodes,
+                    params,
+                } = e
+                {
+                    m.stats(step, &nodes, &params)?;
+                }
+            }
         }
         if self.checkpoint_due() {
             self.save_checkpoint()?;
@@ -591,11 +608,22 @@ impl Trainer {
             run_dir::remove_stray_temp_files(out);
             run_dir::remove_stray_temp_files(&out.join("checkpoints"));
         }
-        self.metrics = Some(if self.resumed {
+        let mut log = if self.resumed {
             MetricsLog::append(&path)?
         } else {
             MetricsLog::create(&path)?
-        });
+        };
+        if self.opts.tensorboard
+            && let Some(out) = &self.opts.out_dir
+        {
+            log.add_tensorboard(out)?;
+            if !self.runtime.has_events() {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                self.runtime.set_events(Some(tx));
+                self.stats_tap = Some(rx);
+            }
+        }
+        self.metrics = Some(log);
         Ok(())
     }
 
