@@ -289,3 +289,38 @@ fn a_big_graph_draws_only_what_is_in_view() {
     click_at(&mut h, r.center(), Modifiers::NONE);
     assert_eq!(selected(&h), [middle], "a click on a box selects its node");
 }
+
+/// Where an input port's pin is on screen: just left of the port's label (snarl puts
+/// pins inside the node frame).
+fn input_pin(h: &Harness<'_, EditorApp>, node: &str, port: &str) -> egui::Pos2 {
+    let r = node_rect(h, node);
+    let label = h
+        .get_all_by_label(port)
+        .map(|l| screen_rect(h, l.rect()))
+        .find(|l| r.contains(l.center()))
+        .expect("port label on the node");
+    egui::pos2(
+        label.left() - 0.5 * (label.left() - r.left()),
+        label.center().y,
+    )
+}
+
+/// Pulling a connected input's wire off onto empty canvas disconnects it (snarl did
+/// nothing with such a drop).
+#[test]
+fn a_wire_pulled_off_an_input_disconnects_it() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    h.run_steps(3);
+    let bg = background(&h);
+    let pin = input_pin(&h, "fc2", "input");
+    drag(&mut h, pin, bg, Modifiers::NONE);
+    h.run_steps(3);
+    let doc = &h.state().core.doc;
+    assert!(doc.node("act1").is_some(), "the source stays");
+    let fc2 = doc.node("fc2").expect("fc2");
+    assert!(
+        fc2.inputs.iter().all(|s| s.is_empty()),
+        "fc2's wire is gone: {:?}",
+        fc2.inputs
+    );
+}
