@@ -117,6 +117,8 @@ pub enum Command {
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),
+    /// Follow the run another process writes in this folder (read-only).
+    FollowRun(PathBuf),
 }
 
 /// The pin a dropped wire came from: a new node connects to it.
@@ -160,6 +162,7 @@ impl Command {
             Command::SaveWeights(_) => "Save weights".into(),
             Command::SaveCheckpoint => "Checkpoint".into(),
             Command::LoadWeights(_) => "Load weights".into(),
+            Command::FollowRun(_) => "Follow run".into(),
             Command::FitInputsToDataset => "Fit inputs to dataset".into(),
             other => format!("{other:?}"),
         }

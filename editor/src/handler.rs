@@ -221,6 +221,14 @@ impl EditorApp {
                     self.core.training.send(TrainerCommand::LoadWeights(p));
                 }
             }
+            Command::FollowRun(dir) => {
+                if self.core.training.is_live() {
+                    self.error("a run is on: Stop it before following another");
+                } else {
+                    let wake = self.wake();
+                    self.core.training.follow(dir, wake);
+                }
+            }
         }
     }
 
@@ -465,7 +473,14 @@ impl EditorApp {
             return false;
         };
         let dataset = self.resolved_dataset(&spec);
-        let wake = self.egui_ctx.clone().map(|ctx| {
+        let wake = self.wake();
+        self.core.training.start(graph, dataset, paused, wake);
+        true
+    }
+
+    /// How a session asks for a frame: soon for routine news, at once for the rest.
+    fn wake(&self) -> Option<crate::session::trainer_thread::Wake> {
+        self.egui_ctx.clone().map(|ctx| {
             Box::new(move |routine: bool| {
                 if routine {
                     ctx.request_repaint_after(STEP_REPAINT);
@@ -473,9 +488,7 @@ impl EditorApp {
                     ctx.request_repaint();
                 }
             }) as crate::session::trainer_thread::Wake
-        });
-        self.core.training.start(graph, dataset, paused, wake);
-        true
+        })
     }
 }
 

@@ -287,3 +287,41 @@ fn statistics_interval_changes_live_and_locked_settings_say_why() {
     h.get_by_label("⏹ Stop").click();
     h.run_steps(2);
 }
+
+/// A run that `hyphae train` writes elsewhere (here an engine Trainer on another thread,
+/// into its own run folder) is followed from the training panel: its loss curve, epoch
+/// validation and per-layer statistics arrive as for the editor's own runs, and it shows
+/// as finished once its final weights are written.
+#[test]
+fn follows_a_run_written_by_another_process() {
+    let graph_path = workspace().join("graphs/spirals_mlp.ron");
+    let run = tmp_dir("followed-run");
+    let _ = std::fs::remove_dir_all(&run);
+    let graph = hyphae::graph::ValidGraph::load(&graph_path).expect("graph");
+    let split = hyphae::data::load("spirals", 0).expect("data");
+    let opts = hyphae::train::trainer::TrainOptions {
+        epochs: 2,
+        out_dir: Some(run.clone()),
+        ..Default::default()
+    };
+    let mut trainer = hyphae::train::trainer::Trainer::new(graph, split, opts).expect("trainer");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    trainer.run(&mut |_| {}, &stop).expect("trained");
+    let steps = trainer.runtime().step();
+
+    let mut h = open_for_training(&graph_path, "");
+    type_into(&mut h, "run folder", &run.display().to_string());
+    h.get_by_label("Follow run").click();
+    wait_for(&mut h, "the followed run's steps", |app| {
+        app.core.training.step == steps
+    });
+    wait_for(&mut h, "finished", |app| {
+        app.core.training.phase == Phase::Finished
+    });
+    let tr = &h.state().core.training;
+    assert_eq!(tr.run.loss.len() as u64, steps, "every step's loss");
+    assert!(tr.nodes.contains_key("fc1"), "layer statistics arrived");
+    assert!(tr.params.contains_key("fc1.weight"));
+    assert!(!tr.run.valid_loss.is_empty(), "epoch validation arrived");
+    assert!(tr.run.label.starts_with("followed"));
+}

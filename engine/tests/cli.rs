@@ -235,6 +235,21 @@ fn train_writes_tensorboard_events() {
     ] {
         assert!(text.contains(tag), "{tag} missing");
     }
+    // stats.jsonl: the per-layer statistics every stats_every steps (with or without
+    // --tensorboard), what the editor reads to follow a run.
+    let stats = std::fs::read_to_string(dir.join("stats.jsonl")).unwrap();
+    let records: Vec<hyphae::train::metrics::StatsRecord> = stats
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.len() >= 2, "{} lines", records.len());
+    assert!(records[0].nodes.iter().any(|(n, _)| n == "fc1"));
+    assert!(
+        records[0]
+            .params
+            .iter()
+            .any(|(n, p)| n == "fc1.weight" && p.grad_norm > 0.0)
+    );
 }
 
 /// Stopping a run part-way and resuming it gives exactly the uninterrupted run's metrics.

@@ -132,21 +132,7 @@ impl TrainState {
         let out_dir = PathBuf::from("runs").join(&name);
         self.live_lr = graph.file.training.optimizer.lr();
         self.live_stats_every = graph.file.training.stats_every;
-        if !self.run.loss.is_empty() {
-            self.past.push(std::mem::take(&mut self.run));
-        }
-        self.runs_started += 1;
-        self.run = RunHistory {
-            label: format!("run {}", self.runs_started),
-            ..RunHistory::default()
-        };
-        self.clear_statistics();
-        self.step = 0;
-        self.epoch = 0;
-        self.batch = 0;
-        self.samples_per_sec = 0.0;
-        self.smooth = None;
-        self.phase = Phase::Loading;
+        self.begin_run(format!("run {}", self.runs_started + 1));
         self.session = Some(Session::spawn(
             graph,
             SessionConfig {
@@ -156,6 +142,36 @@ impl TrainState {
             },
             wake,
         ));
+    }
+
+    /// Follows the run another process writes in `dir` (read-only): its curves and
+    /// statistics arrive as a trainer's would; the previous run moves to the overlay.
+    pub fn follow(&mut self, dir: PathBuf, wake: Option<Wake>) {
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().to_string(),
+        );
+        self.begin_run(format!("followed {name}"));
+        self.session = Some(Session::follow(dir, wake));
+    }
+
+    /// A new run's empty history (the previous one moves to the overlay) and counters.
+    fn begin_run(&mut self, label: String) {
+        if !self.run.loss.is_empty() {
+            self.past.push(std::mem::take(&mut self.run));
+        }
+        self.runs_started += 1;
+        self.run = RunHistory {
+            label,
+            ..RunHistory::default()
+        };
+        self.clear_statistics();
+        self.step = 0;
+        self.epoch = 0;
+        self.batch = 0;
+        self.samples_per_sec = 0.0;
+        self.smooth = None;
+        self.phase = Phase::Loading;
     }
 
     /// Forgets the per-layer statistics (and so the badges): they describe a graph or a

@@ -129,6 +129,19 @@ impl Session {
         }
     }
 
+    /// A session around another thread that speaks the same messages (a followed run).
+    pub(super) fn from_parts(
+        commands: Sender<TrainerCommand>,
+        messages: Receiver<Msg>,
+        thread: Option<JoinHandle<()>>,
+    ) -> Session {
+        Session {
+            commands,
+            messages,
+            thread,
+        }
+    }
+
     pub fn send(&self, c: TrainerCommand) {
         // The thread gone means the session ended; the UI already shows why.
         let _ = self.commands.send(c);

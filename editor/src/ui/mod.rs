@@ -63,6 +63,8 @@ pub struct UiState {
     pub find: Option<String>,
     /// Path for Save/Load weights.
     pub weights_path: String,
+    /// A run folder to follow (`runs/<graph>/latest`).
+    pub follow_path: String,
     /// Path typed in the dataset picker for `mnist:`/`csv:` sets.
     pub data_path: String,
     pub show_training: bool,
@@ -81,6 +83,7 @@ impl Default for UiState {
             field_error: None,
             find: None,
             weights_path: "runs/editor/weights.safetensors".into(),
+            follow_path: String::new(),
             data_path: String::new(),
             show_training: false,
             show_evaluation: false,

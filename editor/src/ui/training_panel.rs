@@ -103,6 +103,27 @@ fn controls(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
             .on_hover_text("loss, accuracy and confusion matrix on the validation set")
             .on_disabled_hover_text("nothing to evaluate: train or load weights first");
     });
+    ui.horizontal(|ui| {
+        let label = ui.label("run folder").id;
+        ui.add(
+            egui::TextEdit::singleline(&mut st.follow_path)
+                .id(Id::new("follow-path"))
+                .hint_text("runs/<graph>/latest")
+                .desired_width(160.0),
+        )
+        .labelled_by(label);
+        let dir = PathBuf::from(st.follow_path.trim());
+        command_button(
+            ui,
+            q,
+            Command::FollowRun(dir),
+            !live && !st.follow_path.trim().is_empty(),
+        )
+        .on_hover_text(
+            "show the curves and layer statistics of a run that `hyphae train` is writing \
+             (another terminal, another machine's shared disk), live; Stop ends following",
+        );
+    });
     for (m, bad) in tr.messages.iter().rev().take(4) {
         let t = RichText::new(plain(m)).small();
         ui.label(if *bad { t.color(ERROR_RED) } else { t.weak() });

@@ -1,4 +1,6 @@
-//! `metrics.jsonl`: one JSON object per line, per step and per epoch. A run's log belongs to
+//! `metrics.jsonl`: one JSON object per line, per step and per epoch; `stats.jsonl` beside
+//! it: the per-layer statistics of every `stats_every` step (one runtime `TrainEvent` a
+//! line), what the editor reads to follow a run it does not own. A run's log belongs to
 //! that run alone: a fresh run creates it (an existing log is refused, never appended to),
 //! a resumed run first drops the lines past its checkpoint, then appends. With
 //! `--tensorboard` the same points also go to a TensorBoard events file in the run folder.
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct MetricsLog {
     file: std::fs::File,
     path: PathBuf,
+    /// `stats.jsonl`, opened at the first statistics.
+    stats: Option<std::fs::File>,
     tensorboard: Option<EventWriter>,
 }
 
@@ -44,6 +48,7 @@ impl MetricsLog {
         Ok(MetricsLog {
             file,
             path: path.to_path_buf(),
+            stats: None,
             tensorboard: None,
         })
     }
@@ -54,14 +59,15 @@ impl MetricsLog {
         Ok(())
     }
 
-    /// Per-layer statistics: TensorBoard histograms of activations and gradients, and
-    /// the gradient norms as curves (the JSON log keeps curves only).
+    /// Per-layer statistics: a line of `stats.jsonl`, and with TensorBoard histograms of
+    /// activations and gradients and the gradient norms as curves.
     pub fn stats(
         &mut self,
         step: u64,
         nodes: &[(String, TensorStats)],
         params: &[(String, ParamStats)],
     ) -> Result<()> {
+        self.write_stats_line(step, nodes, params)?;
         let Some(tb) = self.tensorboard.as_mut() else {
             return Ok(());
         };
@@ -86,6 +92,41 @@ impl MetricsLog {
             tb.scalar(&format!("grad_norm/{name}"), step, p.grad_norm)?;
         }
         Ok(())
+    }
+
+    fn write_stats_line(
+        &mut self,
+        step: u64,
+        nodes: &[(String, TensorStats)],
+        params: &[(String, ParamStats)],
+    ) -> Result<()> {
+        let path = self.path.with_file_name(STATS_FILE);
+        let fail = |why: String| Error::File {
+            path: path.display().to_string(),
+            why,
+        };
+        if self.stats.is_none() {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| fail(format!("cannot open statistics log: {e}")))?;
+            self.stats = Some(f);
+        }
+        let line = StatsLine {
+            step,
+            nodes,
+            params,
+        };
+        let mut text =
+            serde_json::to_string(&line).map_err(|e| fail(format!("cannot encode: {e}")))?;
+        text.push('\n');
+        match self.stats.as_mut() {
+            Some(f) => f
+                .write_all(text.as_bytes())
+                .map_err(|e| fail(format!("cannot write statistics: {e}"))),
+            None => Ok(()),
+        }
     }
 
     /// Appends one line with a single write, so a kill leaves whole lines only.
@@ -142,6 +183,25 @@ impl MetricsLog {
             opt(r.valid.accuracy)
         ))
     }
+}
+
+/// The statistics log beside `metrics.jsonl`.
+pub const STATS_FILE: &str = "stats.jsonl";
+
+/// One line of `stats.jsonl`.
+#[derive(serde::Serialize)]
+struct StatsLine<'a> {
+    step: u64,
+    nodes: &'a [(String, TensorStats)],
+    params: &'a [(String, ParamStats)],
+}
+
+/// A line of `stats.jsonl` as read back (the editor follows a run with these).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct StatsRecord {
+    pub step: u64,
+    pub nodes: Vec<(String, TensorStats)>,
+    pub params: Vec<(String, ParamStats)>,
 }
 
 /// JSON has no NaN/Inf: write them as null.

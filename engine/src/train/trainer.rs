@@ -617,11 +617,12 @@ impl Trainer {
             && let Some(out) = &self.opts.out_dir
         {
             log.add_tensorboard(out)?;
-            if !self.runtime.has_events() {
-                let (tx, rx) = crossbeam_channel::unbounded();
-                self.runtime.set_events(Some(tx));
-                self.stats_tap = Some(rx);
-            }
+        }
+        // Statistics go to stats.jsonl (and TensorBoard) unless the editor takes them.
+        if !self.runtime.has_events() {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            self.runtime.set_events(Some(tx));
+            self.stats_tap = Some(rx);
         }
         self.metrics = Some(log);
         Ok(())
@@ -789,6 +790,7 @@ impl Trainer {
         self.finished = None;
         if let Some(out) = &self.opts.out_dir {
             super::metrics::truncate(&out.join("metrics.jsonl"), step)?;
+            super::metrics::truncate(&out.join(super::metrics::STATS_FILE), step)?;
         }
         self.resumed = true;
         self.metrics = None;
