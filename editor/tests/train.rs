@@ -324,4 +324,8 @@ fn follows_a_run_written_by_another_process() {
     assert!(tr.params.contains_key("fc1.weight"));
     assert!(!tr.run.valid_loss.is_empty(), "epoch validation arrived");
     assert!(tr.run.label.starts_with("followed"));
+    assert!(
+        !tr.has_model(),
+        "its model stays in its folder: no Save or Evaluate here"
+    );
 }

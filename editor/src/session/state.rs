@@ -85,6 +85,8 @@ pub struct TrainState {
     /// Bumped when statistics arrive or are cleared: views that derive from them (the
     /// canvas badges) recompute only then.
     pub stats_version: u64,
+    /// The run folder followed (read-only: no model here, nothing to pause).
+    pub following: Option<PathBuf>,
     smooth: Option<f64>,
     runs_started: usize,
 }
@@ -110,6 +112,7 @@ impl Default for TrainState {
             messages: Vec::new(),
             evaluations: 0,
             stats_version: 0,
+            following: None,
             smooth: None,
             runs_started: 0,
         }
@@ -152,6 +155,7 @@ impl TrainState {
             |n| n.to_string_lossy().to_string(),
         );
         self.begin_run(format!("followed {name}"));
+        self.following = Some(dir.clone());
         self.session = Some(Session::follow(dir, wake));
     }
 
@@ -171,6 +175,7 @@ impl TrainState {
         self.batch = 0;
         self.samples_per_sec = 0.0;
         self.smooth = None;
+        self.following = None;
         self.phase = Phase::Loading;
     }
 
@@ -213,7 +218,9 @@ impl TrainState {
 
     /// Whether a trained (or loaded) model is held: evaluate and save use it.
     pub fn has_model(&self) -> bool {
-        self.session.is_some() && !matches!(self.phase, Phase::Loading | Phase::Failed(_))
+        self.session.is_some()
+            && self.following.is_none()
+            && !matches!(self.phase, Phase::Loading | Phase::Failed(_))
     }
 
     /// Drains the channel without blocking; returns whether anything arrived.

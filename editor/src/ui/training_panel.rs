@@ -57,8 +57,10 @@ fn controls(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
                 "fix the graph's errors first"
             },
         );
-        let paused = matches!(phase, Phase::Paused | Phase::NonFinite(_));
-        command_button(ui, q, Command::Pause, *phase == Phase::Running);
+        // A followed run belongs to another process: nothing to pause or step here.
+        let own = tr.following.is_none();
+        let paused = own && matches!(phase, Phase::Paused | Phase::NonFinite(_));
+        command_button(ui, q, Command::Pause, own && *phase == Phase::Running);
         command_button(ui, q, Command::Resume, paused);
         command_button(ui, q, Command::Step, paused || (!live && valid))
             .on_hover_text("train one batch, then pause");
@@ -68,6 +70,9 @@ fn controls(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
     let (text, color) = match phase {
         Phase::Idle => ("idle".to_string(), None),
         Phase::Loading => ("loading data…".to_string(), None),
+        Phase::Running if tr.following.is_some() => {
+            ("following (read-only)".to_string(), Some(ACC))
+        }
         Phase::Running => ("training".to_string(), Some(ACC)),
         Phase::Paused => ("paused".to_string(), Some(SMOOTH)),
         Phase::NonFinite(n) => (
@@ -83,7 +88,7 @@ fn controls(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
         Some(c) => t.color(c),
         None => t,
     });
-    if live {
+    if live && tr.following.is_none() {
         live_values(ui, tr, q);
     }
     ui.horizontal(|ui| {
@@ -177,6 +182,16 @@ fn progress_line(ui: &mut Ui, st: &TrainState, batch_size: usize) {
         .loss
         .last()
         .map_or("—".to_string(), |p| format!("{:.4}", p[1]));
+    if let Some(dir) = &st.following {
+        // The run's own settings (epochs, batches) are not known here.
+        let text = format!(
+            "step {} · loss {last} · following {}",
+            st.step,
+            dir.display()
+        );
+        ui.label(RichText::new(text).monospace());
+        return;
+    }
     ui.label(
         RichText::new(format!(
             "step {} · epoch {}/{} · batch {}/{} · loss {last} · {:.0} samples/s · ETA {eta}",
