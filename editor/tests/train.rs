@@ -329,3 +329,35 @@ fn follows_a_run_written_by_another_process() {
         "its model stays in its folder: no Save or Evaluate here"
     );
 }
+
+/// The canvas tints every node by a live metric chosen in its corner, with a legend: the
+/// dead ReLU (all units dead) is at the top of the "dead units" scale, a layer with live
+/// units below it.
+#[test]
+fn nodes_are_tinted_by_a_chosen_live_metric() {
+    let mut h = open_for_training(&workspace().join("editor/tests/data/dead_relu.ron"), "");
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "statistics", |s| {
+        s.core.training.nodes.contains_key("relu1")
+            && s.core.training.params.contains_key("fc1.weight")
+    });
+    h.get_by_label("⏸ Pause").click();
+    h.run_steps(2);
+    choose(&mut h, "tint", "dead units");
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("dead units 0.00e0").is_some(),
+        "the legend names the metric and its range"
+    );
+    let tints = h.state().canvas.tint_colors();
+    assert_eq!(
+        tints.get("relu1"),
+        Some(&hyphae_editor::ui::tint::ramp(1.0))
+    );
+    choose(&mut h, "tint", "gradient norm");
+    assert!(h.state().canvas.tint_colors().contains_key("fc1"));
+    choose(&mut h, "tint", "none");
+    assert!(h.state().canvas.tint_colors().is_empty());
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
+}

@@ -82,6 +82,8 @@ pub struct Viewer<'a> {
     pub configs: &'a HashMap<String, String>,
     /// Node rectangles in graph space, for click-to-select.
     pub rects: Vec<(NodeId, egui::Rect)>,
+    /// Node colours of the chosen live metric (empty when not tinting).
+    pub tints: &'a HashMap<String, Color32>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
     pub selected: &'a [String],
     /// The view transform snarl used this frame (graph → screen).
@@ -135,6 +137,9 @@ impl SnarlViewer<String> for Viewer<'_> {
             .is_some_and(|n| n.op.category() == Category::Loss)
         {
             frame = frame.fill(LOSS_FILL);
+        }
+        if let Some(&t) = self.tints.get(name) {
+            frame = frame.fill(super::tint::fill(t));
         }
         let worst = self
             .badges

@@ -96,6 +96,7 @@ pub fn draw(
     shown: &[bool],
     selected: &[String],
     badges: &HashMap<String, Vec<Badge>>,
+    tints: &HashMap<String, Color32>,
 ) {
     let t = s.transform;
     let width = (2.0 * t.scaling).clamp(0.6, 2.0);
@@ -130,7 +131,10 @@ pub fn draw(
         if !r.intersects(s.view) {
             continue;
         }
-        painter.rect_filled(r, 3.0 * t.scaling, fill(s.doc, name));
+        let color = tints
+            .get(name)
+            .map_or_else(|| fill(s.doc, name), |&c| super::tint::fill(c));
+        painter.rect_filled(r, 3.0 * t.scaling, color);
         let worst = badges
             .get(name)
             .and_then(|b| b.iter().map(Badge::severity).max());

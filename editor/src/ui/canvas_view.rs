@@ -8,6 +8,7 @@
 
 use super::canvas::{Viewer, build, severity_color};
 use super::canvas_far::{self, Scene};
+use super::tint::{self, TintMetric, Tints};
 use crate::app::EditorCore;
 use crate::command::{Command, Queue};
 use crate::model::layout::{self, Size};
@@ -68,6 +69,10 @@ pub struct CanvasView {
     configs: HashMap<String, String>,
     /// Badges computed for this statistics version.
     badges: (u64, HashMap<String, Vec<Badge>>),
+    /// The live metric nodes are tinted by (a view setting, not part of the graph).
+    pub tint: TintMetric,
+    /// Tints computed for this statistics version and metric.
+    tints: (u64, TintMetric, Tints),
 }
 
 impl Default for CanvasView {
@@ -89,6 +94,8 @@ impl Default for CanvasView {
             snarl_selection: Vec::new(),
             configs: HashMap::new(),
             badges: (u64::MAX, HashMap::new()),
+            tint: TintMetric::None,
+            tints: (u64::MAX, TintMetric::None, Tints::default()),
         }
     }
 }
@@ -116,6 +123,11 @@ impl CanvasView {
     pub fn view_center(&self) -> (f32, f32) {
         let c = self.screen_to_graph(self.rect.center());
         (c.x, c.y)
+    }
+
+    /// Each node's tint under the chosen live metric (empty when not tinting).
+    pub fn tint_colors(&self) -> &HashMap<String, egui::Color32> {
+        &self.tints.2.colors
     }
 
     /// A node's rectangle in graph space, as drawn last frame.
@@ -363,6 +375,10 @@ impl CanvasView {
             let b = badges(tr, |n| doc.node(n).is_some_and(|d| d.op.kind() == "ReLU"));
             self.badges = (tr.stats_version, b);
         }
+        if (self.tints.0, self.tints.1) != (tr.stats_version, self.tint) {
+            let t = tint::tints(&tint::values(tr, self.tint), self.tint);
+            self.tints = (tr.stats_version, self.tint, t);
+        }
         let empty = HashMap::new();
         let shown = if tr.is_live() { &self.badges.1 } else { &empty };
         let mut viewer = Viewer {
@@ -370,6 +386,7 @@ impl CanvasView {
             doc: &core.doc,
             commands: Vec::new(),
             configs: &self.configs,
+            tints: &self.tints.2.colors,
             rects: Vec::new(),
             selected: core.selection.names(),
             transform: self.transform,
@@ -394,6 +411,7 @@ impl CanvasView {
             &self.shown,
             selected,
             shown,
+            &self.tints.2.colors,
         );
         if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
             // The view moved to nodes snarl does not hold yet: draw them next frame.
@@ -430,6 +448,10 @@ impl CanvasView {
             self.snarl_selection = sel;
         }
         super::minimap::show(ui, self, core);
+        if !core.doc.file.nodes.is_empty() {
+            let at = self.rect.right_top() + egui::vec2(-250.0, 8.0);
+            tint::controls(ui, at, &mut self.tint, &self.tints.2);
+        }
         self.legend(ui, core);
     }
 

@@ -16,6 +16,7 @@ pub mod plots;
 pub mod shortcuts;
 pub mod status;
 pub mod summary;
+pub mod tint;
 pub mod train_settings;
 pub mod training_panel;
 

@@ -1,0 +1,222 @@
+//! The whole network at a glance: every node on the canvas tinted by one live metric of
+//! the run (gradient norm, update/weight ratio, dead-unit fraction, activation std), with
+//! a legend, so the sick layer shows without clicking through each one.
+
+use crate::session::TrainState;
+use egui::{Color32, Pos2, Rect, RichText, Stroke, Ui, vec2};
+use std::collections::HashMap;
+
+/// What the canvas tints nodes by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TintMetric {
+    #[default]
+    None,
+    GradNorm,
+    UpdateRatio,
+    DeadFraction,
+    ActivationStd,
+}
+
+impl TintMetric {
+    pub const ALL: [TintMetric; 5] = [
+        TintMetric::None,
+        TintMetric::GradNorm,
+        TintMetric::UpdateRatio,
+        TintMetric::DeadFraction,
+        TintMetric::ActivationStd,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TintMetric::None => "none",
+            TintMetric::GradNorm => "gradient norm",
+            TintMetric::UpdateRatio => "update / weight",
+            TintMetric::DeadFraction => "dead units",
+            TintMetric::ActivationStd => "activation std",
+        }
+    }
+
+    /// Norms and ratios span decades: a log scale. Fractions are linear.
+    fn log(self) -> bool {
+        !matches!(self, TintMetric::DeadFraction)
+    }
+}
+
+/// Each node's tint for `metric`, and the legend's range (`lo`, `hi`, log or not).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tints {
+    pub colors: HashMap<String, Color32>,
+    pub range: Option<(f64, f64)>,
+}
+
+/// The metric's value per node: activation statistics by node, parameter statistics by
+/// the node's weight (its largest-gradient parameter when it has no `weight`).
+pub fn values(tr: &TrainState, metric: TintMetric) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    match metric {
+        TintMetric::None => {}
+        TintMetric::DeadFraction | TintMetric::ActivationStd => {
+            for (name, h) in &tr.nodes {
+                let s = &h.latest;
+                let v = if metric == TintMetric::DeadFraction {
+                    s.zero_fraction
+                } else {
+                    s.std
+                };
+                out.insert(name.clone(), v as f64);
+            }
+        }
+        TintMetric::GradNorm | TintMetric::UpdateRatio => {
+            for (param, h) in &tr.params {
+                let Some((node, kind)) = param.rsplit_once('.') else {
+                    continue;
+                };
+                let v = if metric == TintMetric::GradNorm {
+                    h.latest.grad_norm
+                } else {
+                    h.latest.update_ratio
+                };
+                // The weight speaks for the node; other parameters only where it has none.
+                let e = out.entry(node.to_string()).or_insert(v);
+                if kind == "weight" {
+                    *e = v;
+                }
+            }
+        }
+    }
+    out.retain(|_, v| v.is_finite());
+    out
+}
+
+/// The colours of `values` on one scale (log where the metric spans decades).
+pub fn tints(values: &HashMap<String, f64>, metric: TintMetric) -> Tints {
+    let log = metric.log();
+    let key = |v: f64| if log { v.max(1e-12).log10() } else { v };
+    let (lo, hi) = values
+        .values()
+        .map(|&v| key(v))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return Tints::default();
+    }
+    let (lo, hi) = if metric == TintMetric::DeadFraction {
+        (0.0, 1.0)
+    } else {
+        (lo, hi)
+    };
+    let span = (hi - lo).max(1e-9);
+    let colors = values
+        .iter()
+        .map(|(n, &v)| (n.clone(), ramp(((key(v) - lo) / span) as f32)))
+        .collect();
+    let back = |k: f64| if log { 10f64.powf(k) } else { k };
+    Tints {
+        colors,
+        range: Some((back(lo), back(hi))),
+    }
+}
+
+/// A perceptual dark-blue → teal → yellow ramp (viridis-like), `t` in 0..=1.
+pub fn ramp(t: f32) -> Color32 {
+    const STOPS: [(f32, [u8; 3]); 5] = [
+        (0.0, [68, 1, 84]),
+        (0.25, [59, 82, 139]),
+        (0.5, [33, 145, 140]),
+        (0.75, [94, 201, 98]),
+        (1.0, [253, 231, 37]),
+    ];
+    let t = t.clamp(0.0, 1.0);
+    let i = STOPS
+        .windows(2)
+        .position(|w| t <= w[1].0)
+        .unwrap_or(STOPS.len() - 2);
+    let ((t0, a), (t1, b)) = (STOPS[i], STOPS[i + 1]);
+    let f = (t - t0) / (t1 - t0).max(1e-6);
+    let mix = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * f).round() as u8;
+    Color32::from_rgb(mix(a[0], b[0]), mix(a[1], b[1]), mix(a[2], b[2]))
+}
+
+/// A node's frame fill under a tint: dark enough for its white text to stay readable.
+pub fn fill(tint: Color32) -> Color32 {
+    tint.gamma_multiply(0.55).to_opaque()
+}
+
+/// The metric picker and, while tinting, the legend: a colour bar from `lo` to `hi`.
+pub fn controls(ui: &mut Ui, at: Pos2, metric: &mut TintMetric, tints: &Tints) {
+    let area = egui::Area::new(egui::Id::new("canvas-tint"))
+        .fixed_pos(at)
+        .order(egui::Order::Foreground);
+    area.show(ui.ctx(), |ui| {
+        egui::Frame::popup(ui.style()).show(ui, |ui| {
+            egui::ComboBox::from_label("tint")
+                .selected_text(metric.label())
+                .show_ui(ui, |ui| {
+                    for m in TintMetric::ALL {
+                        ui.selectable_value(metric, m, m.label());
+                    }
+                });
+            if *metric == TintMetric::None {
+                return;
+            }
+            let Some((lo, hi)) = tints.range else {
+                ui.label(RichText::new("no statistics yet: train to see them").small());
+                return;
+            };
+            let (rect, _) = ui.allocate_exact_size(vec2(160.0, 10.0), egui::Sense::hover());
+            bar(ui, rect);
+            let scale = if metric.log() { " (log scale)" } else { "" };
+            ui.label(
+                RichText::new(format!("{} {lo:.2e} … {hi:.2e}{scale}", metric.label())).small(),
+            );
+        });
+    });
+}
+
+fn bar(ui: &Ui, rect: Rect) {
+    let painter = ui.painter();
+    let n = 32;
+    let w = rect.width() / n as f32;
+    for i in 0..n {
+        let r = Rect::from_min_size(
+            rect.min + vec2(i as f32 * w, 0.0),
+            vec2(w + 0.5, rect.height()),
+        );
+        painter.rect_filled(r, 0.0, ramp(i as f32 / (n - 1) as f32));
+    }
+    painter.rect_stroke(
+        rect,
+        0.0,
+        Stroke::new(1.0, Color32::GRAY),
+        egui::StrokeKind::Outside,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_scale_spans_the_values_and_ends_at_the_ramp_ends() {
+        let values: HashMap<String, f64> = [
+            ("a".to_string(), 1e-4),
+            ("b".to_string(), 1e-2),
+            ("c".to_string(), 1.0),
+        ]
+        .into();
+        let t = tints(&values, TintMetric::GradNorm);
+        let (lo, hi) = t.range.unwrap();
+        assert!((lo - 1e-4).abs() < 1e-9 && (hi - 1.0).abs() < 1e-9);
+        assert_eq!(t.colors["a"], ramp(0.0));
+        assert_eq!(t.colors["b"], ramp(0.5));
+        assert_eq!(t.colors["c"], ramp(1.0));
+        // Dead fractions are on a fixed 0..1 scale.
+        let dead: HashMap<String, f64> = [("r".to_string(), 0.5)].into();
+        assert_eq!(
+            tints(&dead, TintMetric::DeadFraction).colors["r"],
+            ramp(0.5)
+        );
+        assert!(tints(&HashMap::new(), TintMetric::GradNorm).range.is_none());
+    }
+}
