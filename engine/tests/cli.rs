@@ -97,10 +97,13 @@ fn check_summary_and_ops() {
         "Select(",
         "Transpose(dim0: int, dim1: int)",
         "Mean(",
+        "MultiheadAttention(",
+        "TransformerEncoderLayer(",
+        "PositionalEmbedding(",
     ] {
         assert!(out.contains(op), "{op} missing: {out}");
     }
-    assert!(out.contains("Recurrent:"), "{out}");
+    assert!(out.contains("Recurrent:") && out.contains("Attention:"), "{out}");
     // the sequence example: MNIST rows into an LSTM, its last step classified
     let (code, out, _) = run(hyphae().args(["summary", "graphs/mnist_rnn.ron"]));
     assert_eq!(code, 0);

@@ -12,6 +12,7 @@ use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
 use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
 use super::regularization::{Dropout, Reparameterize};
 use super::recurrent::{Lstm, Gru, Rnn};
+use super::attention::{MultiheadAttention, TransformerEncoderLayer, PositionalEmbedding};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
 use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Transpose, Permute};
 use super::reduce::{Sum, Mean};
@@ -156,6 +157,37 @@ impl Describe for Rnn {
         INPUT_SIZE, HIDDEN_SIZE, NUM_LAYERS,
         FieldSchema::optional("nonlinearity", "tanh | relu", "tanh", "The activation."),
         RECURRENT_BIAS, RECURRENT_DROPOUT, BIDIRECTIONAL,
+    ];
+}
+
+impl Describe for MultiheadAttention {
+    const DOC: &'static str = "Multi-head self-attention over `[T, D]` sequences (batch first): softmax(q·kᵀ/√d_head)·v per head, optionally causal; PyTorch's `in_proj_weight`, `in_proj_bias`, `out_proj.*`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("embed_dim", "uint", "None", "Features per step D; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("num_heads", "uint", "1", "Attention heads; must divide embed_dim."),
+        FieldSchema::optional("dropout", "float", "0.0", "Dropout probability on the attention weights, in training; in [0, 1)."),
+        FieldSchema::optional("causal", "bool", "false", "Position i attends only to positions ≤ i (language models)."),
+    ];
+}
+
+impl Describe for TransformerEncoderLayer {
+    const DOC: &'static str = "Transformer encoder layer over `[T, d_model]` sequences (batch first): self-attention and a feed-forward block, each with a residual and a LayerNorm; PyTorch's parameter names.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("d_model", "uint", "None", "Features per step; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("nhead", "uint", "1", "Attention heads; must divide d_model."),
+        FieldSchema::optional("dim_feedforward", "uint", "2048", "Hidden width of the feed-forward block."),
+        FieldSchema::optional("dropout", "float", "0.1", "Dropout probability on the attention weights and after each block, in training."),
+        FieldSchema::optional("activation", "relu | gelu", "relu", "The feed-forward block's activation."),
+        FieldSchema::optional("layer_norm_eps", "float", "1e-5", "The LayerNorms' eps; > 0."),
+        FieldSchema::optional("norm_first", "bool", "false", "LayerNorm before each block (pre-norm) instead of after the residual sum."),
+        FieldSchema::optional("causal", "bool", "false", "Causal self-attention: position i attends only to positions ≤ i."),
+    ];
+}
+
+impl Describe for PositionalEmbedding {
+    const DOC: &'static str = "Adds a learned vector per position to `[T, D]` sequences (`weight [max_len, D]`, N(0, 1) like nn.Embedding).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("max_len", "uint", "None", "Positions the weight holds (sequences may be shorter); the input's length when absent."),
     ];
 }
 
