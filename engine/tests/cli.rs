@@ -103,7 +103,10 @@ fn check_summary_and_ops() {
     ] {
         assert!(out.contains(op), "{op} missing: {out}");
     }
-    assert!(out.contains("Recurrent:") && out.contains("Attention:"), "{out}");
+    assert!(
+        out.contains("Recurrent:") && out.contains("Attention:"),
+        "{out}"
+    );
     // the sequence example: MNIST rows into an LSTM, its last step classified
     let (code, out, _) = run(hyphae().args(["summary", "graphs/mnist_rnn.ron"]));
     assert_eq!(code, 0);
