@@ -128,18 +128,11 @@ fn params_follow_pytorch_names_shapes_and_init() {
     let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
     assert_eq!(names[0], "self_attn.in_proj_weight");
     assert_eq!(names[3], "self_attn.out_proj.bias");
+    // PyTorch's state_dict order and names: linear1, linear2, norm1, norm2
+    let joined = names[4..].join(" ");
     assert_eq!(
-        &names[4..],
-        &[
-            "linear1.weight",
-            "linear1.bias",
-            "linear2.weight",
-            "linear2.bias",
-            "norm1.weight",
-            "norm1.bias",
-            "norm2.weight",
-            "norm2.bias"
-        ]
+        joined,
+        "linear1.weight linear1.bias linear2.weight linear2.bias norm1.weight norm1.bias norm2.weight norm2.bias"
     );
     assert_eq!(specs[6].shape, vec![4, 6]);
     assert_eq!(
@@ -188,46 +181,9 @@ fn config_and_shape_errors_name_the_field() {
     assert_mentions(&shape_error(&enc, &[&[2, 3, 4]]), &["d_model", "8"]);
 }
 
-/// PyTorch parity: `make_fixtures.py` next to the fixtures (engine/tests/fixtures/attention)
-/// saved each module's state_dict, input, output and gradients of `sum(output * R)`; the
-/// engine loads them with its own safetensors reader and must agree within 1e-4 relative.
+/// PyTorch parity (fixtures made by engine/tests/fixtures/attention/make_fixtures.py).
 fn parity(name: &str, op: &dyn Layer) -> f32 {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/attention")
-        .join(format!("{name}.safetensors"));
-    let ck = crate::train::checkpoint::Checkpoint::load(&path).unwrap();
-    let get = |n: &str| {
-        ck.get(n)
-            .unwrap_or_else(|| panic!("{name}: no `{n}`"))
-            .clone()
-    };
-    let x = get("input");
-    let specs = op.params(&[x.shape()]).unwrap();
-    let params: Vec<Tensor> = specs.iter().map(|s| get(s.name)).collect();
-    let p: Vec<&Tensor> = params.iter().collect();
-    let ctx = Ctx::train(0);
-    let fwd = op.forward(&ctx, &[&x], &p).unwrap();
-    let bwd = op.backward(&ctx, &[&x], &p, &fwd, &get("R")).unwrap();
-    // error relative to the reference tensor's largest magnitude
-    let rel = |got: &Tensor, want: &Tensor, what: &str| {
-        assert_eq!(got.shape(), want.shape(), "{name} {what}");
-        got.max_abs_diff(want).unwrap() / want.data().iter().fold(1e-6f32, |m, v| m.max(v.abs()))
-    };
-    let mut worst = rel(&fwd.output, &get("output"), "output");
-    worst = worst.max(rel(
-        bwd.inputs[0].as_ref().unwrap(),
-        &get("grad.input"),
-        "input grad",
-    ));
-    for (s, g) in specs.iter().zip(&bwd.params) {
-        worst = worst.max(rel(
-            g.as_ref().unwrap(),
-            &get(&format!("grad.{}", s.name)),
-            s.name,
-        ));
-    }
-    assert!(worst < 1e-4, "{name}: max relative error {worst}");
-    worst
+    pytorch_parity("attention", name, op)
 }
 
 #[test]
