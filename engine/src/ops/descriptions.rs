@@ -14,7 +14,7 @@ use super::regularization::{Dropout, Reparameterize};
 use super::recurrent::{Lstm, Gru, Rnn};
 use super::attention::{MultiheadAttention, TransformerEncoderLayer, PositionalEmbedding};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
-use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Transpose, Permute};
+use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Slice, Transpose, Permute};
 use super::reduce::{Sum, Mean};
 use super::merge::{Add, Mul, Concat};
 use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
@@ -306,6 +306,15 @@ impl Describe for Permute {
 /// The fields Sum and Mean share.
 const REDUCE_DIM: FieldSchema = FieldSchema::optional("dim", "int", "1", "The dimension reduced, counted with the batch as 0 (which must stay); negative counts from the end.");
 const KEEPDIM: FieldSchema = FieldSchema::optional("keepdim", "bool", "false", "Keep the reduced dimension with size 1.");
+
+impl Describe for Slice {
+    const DOC: &'static str = "Positions `start..end` along one dimension (`x[:, start:end]`); negative bounds count from the end, bounds past either end are clamped.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "1", "The dimension to slice; negative counts from the end; not the batch (0)."),
+        FieldSchema::optional("start", "int", "0", "First position kept; negative counts from the end."),
+        FieldSchema::optional("end", "int", "None", "One past the last position kept; negative counts from the end; the end when absent."),
+    ];
+}
 
 impl Describe for Sum {
     const DOC: &'static str = "Sum over one dimension (`x.sum(dim, keepdim)`).";

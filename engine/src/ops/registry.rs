@@ -97,6 +97,7 @@ registry! {
     Upsample = "Upsample": shape::Upsample, Shape;
     Detach = "Detach": shape::Detach, Shape;
     Select = "Select": shape::Select, Shape;
+    Slice = "Slice": shape::Slice, Shape;
     Transpose = "Transpose": shape::Transpose, Shape;
     Permute = "Permute": shape::Permute, Shape;
     Sum = "Sum": reduce::Sum, Shape;
