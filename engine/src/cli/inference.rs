@@ -131,7 +131,9 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
     super::sequence_eval::report(
         &spec,
         seed,
-        &split.preprocessing.class_names,
+        stored
+            .as_ref()
+            .map_or(&split.preprocessing.class_names, |s| &s.class_names),
         t.runtime_mut(),
         &dataset,
     )?;

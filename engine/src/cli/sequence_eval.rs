@@ -12,7 +12,8 @@ use crate::tensor::Rng;
 /// Steps of the free-running sine forecast.
 pub const FORECAST: usize = 100;
 
-/// Prints the sequence report for `spec`'s kind (nothing for other data).
+/// Prints the sequence report for `spec`'s kind (nothing for other data); `class_names` is
+/// the vocabulary the weights recorded.
 pub(super) fn report(
     spec: &str,
     seed: u64,
@@ -21,7 +22,18 @@ pub(super) fn report(
     data: &Dataset,
 ) -> Result<()> {
     match spec.split(':').next().unwrap_or("") {
-        "addition" => exact_match(rt, data),
+        "addition" => {
+            let vocab = vocabulary(class_names)?;
+            if !vocab.is_empty() && vocab != addition::VOCAB {
+                return Err(Error::Other(format!(
+                    "these weights were trained with the vocabulary {:?}, not addition's {:?}: \
+                     their token indices would mean other characters",
+                    vocab.iter().collect::<String>(),
+                    addition::VOCAB.iter().collect::<String>()
+                )));
+            }
+            exact_match(rt, data)
+        }
         "text" => bits_per_character(rt, data, vocabulary(class_names)?.len()),
         "sinewaves" => free_running(rt, spec, seed),
         _ => Ok(()),
