@@ -1421,6 +1421,12 @@ fn generate_and_eval_sequences_after_training() {
         generate(&["--prompt", "12+34=", "--length", "4", "--seed", "3"]).1,
         out
     );
+    let (code, out, err) = generate(&["--length", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("no --prompt") && out.trim_end().chars().count() == 4,
+        "{err} {out}"
+    );
     let (code, _, err) = generate(&["--prompt", "12+a"]);
     assert_eq!(code, 1);
     assert!(err.contains("'a'") && err.contains("vocabulary"), "{err}");

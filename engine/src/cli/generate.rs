@@ -21,9 +21,10 @@ pub struct GenerateArgs {
     graph: PathBuf,
     #[arg(long, value_parser = super::args::readable_file)]
     weights: PathBuf,
-    /// Text to continue (characters of the training vocabulary).
+    /// Text to continue (characters of the training vocabulary); default: one character
+    /// drawn from the vocabulary with --seed.
     #[arg(long)]
-    prompt: String,
+    prompt: Option<String>,
     /// Characters to generate.
     #[arg(long, default_value_t = 100, value_parser = super::args::positive_count)]
     length: usize,
@@ -244,16 +245,27 @@ pub fn generate(a: GenerateArgs) -> Result<i32> {
         });
     }
     let vocab = vocabulary(&names)?;
-    if a.prompt.is_empty() {
-        return Err(Error::Other(
-            "--prompt is empty: give at least one character".into(),
-        ));
-    }
-    let prompt = encode(&a.prompt, &vocab)?;
-    let stepper = Stepper::new(&mut rt, a.node, vocab.len())?;
     let mut rng = Rng::seed(a.seed);
-    let out = continue_tokens(&stepper, &[prompt], a.length, a.temperature, &mut rng)?;
+    let prompt = match a.prompt {
+        Some(p) if p.is_empty() => {
+            return Err(Error::Other(
+                "--prompt is empty: give at least one character".into(),
+            ));
+        }
+        Some(p) => p,
+        None => {
+            let c = vocab[rng.below(vocab.len())];
+            eprintln!(
+                "note: no --prompt: starting from {c:?}, drawn with --seed {}",
+                a.seed
+            );
+            c.to_string()
+        }
+    };
+    let tokens = encode(&prompt, &vocab)?;
+    let stepper = Stepper::new(&mut rt, a.node, vocab.len())?;
+    let out = continue_tokens(&stepper, &[tokens], a.length, a.temperature, &mut rng)?;
     let text: String = out[0].iter().map(|&t| vocab[t]).collect();
-    println!("{}{text}", a.prompt);
+    println!("{prompt}{text}");
     Ok(0)
 }
