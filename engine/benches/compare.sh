@@ -3,7 +3,7 @@
 #
 # Usage: engine/benches/compare.sh [ROUNDS] [WORKLOAD ...]
 #   ROUNDS     alternating rounds (hyphae, then PyTorch, per workload per round); default 3
-#   WORKLOAD   any of xor mlp cnn branchy lstm (default: all of them)
+#   WORKLOAD   any of xor mlp cnn branchy lstm charlm transformer (default: all of them)
 # Env: TORCH_PYTHON (default /tmp/torchref/bin/python), THREADS (default 2),
 #      TORCH_REF (default /work/shared/bench/torch_reference.py, or ../shared/bench/...).
 # Prints a table: workload, hyphae steps/s (median of rounds), PyTorch steps/s (median),
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 shift || true
 WORKLOADS=("$@")
-[ ${#WORKLOADS[@]} -eq 0 ] && WORKLOADS=(xor mlp cnn branchy lstm)
+[ ${#WORKLOADS[@]} -eq 0 ] && WORKLOADS=(xor mlp cnn branchy lstm charlm transformer)
 THREADS=${THREADS:-2}
 export THREADS
 TORCH_PYTHON=${TORCH_PYTHON:-/tmp/torchref/bin/python}
@@ -33,7 +33,7 @@ fi
 
 steps_for() {
     case $1 in
-        xor) echo 20000 ;; mlp) echo 300 ;; cnn) echo 60 ;; branchy) echo 60 ;; lstm) echo 60 ;;
+        xor) echo 20000 ;; mlp) echo 300 ;; cnn) echo 60 ;; branchy) echo 60 ;; lstm) echo 60 ;; charlm) echo 20 ;; transformer) echo 30 ;;
         *) echo 100 ;;
     esac
 }

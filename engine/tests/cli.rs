@@ -97,10 +97,16 @@ fn check_summary_and_ops() {
         "Select(",
         "Transpose(dim0: int, dim1: int)",
         "Mean(",
+        "MultiheadAttention(",
+        "TransformerEncoderLayer(",
+        "PositionalEmbedding(",
     ] {
         assert!(out.contains(op), "{op} missing: {out}");
     }
-    assert!(out.contains("Recurrent:"), "{out}");
+    assert!(
+        out.contains("Recurrent:") && out.contains("Attention:"),
+        "{out}"
+    );
     // the sequence example: MNIST rows into an LSTM, its last step classified
     let (code, out, _) = run(hyphae().args(["summary", "graphs/mnist_rnn.ron"]));
     assert_eq!(code, 0);
@@ -1438,4 +1444,162 @@ fn image_folder_train_eval_and_predict_name_the_classes() {
     let (code, _, err) = run(with_weights("eval", &graph, &weights).args(["--split", "all"]));
     assert_ne!(code, 0);
     assert!(err.contains("dark/bad.png"), "{err}");
+}
+
+/// A next-character model trained briefly on `addition`: `generate` continues a prompt
+/// with characters of the recorded vocabulary, `eval` reports exact-match completions of
+/// held-out sums, and bad prompts or non-causal graphs are refused with a clear message.
+#[test]
+fn generate_and_eval_sequences_after_training() {
+    let dir = temp_dir("charlm");
+    let (code, _, err) = run(hyphae()
+        .args(["train", "graphs/char_lm.ron", "--max-steps", "20", "--out"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let weights = dir.join("weights.safetensors");
+    let generate = |extra: &[&str]| {
+        run(hyphae()
+            .args(["generate", "graphs/char_lm.ron", "--weights"])
+            .arg(&weights)
+            .args(extra))
+    };
+    let (code, out, err) = generate(&["--prompt", "12+34=", "--length", "4", "--seed", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out.trim_end();
+    assert!(
+        line.starts_with("12+34=") && line.chars().count() == 10,
+        "{out}"
+    );
+    assert!(line.chars().all(|c| "0123456789+=.".contains(c)), "{out}");
+    // the same seed repeats the sample; temperature 0 is deterministic
+    assert_eq!(
+        generate(&["--prompt", "12+34=", "--length", "4", "--seed", "3"]).1,
+        out
+    );
+    let (code, out, err) = generate(&["--length", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("no --prompt") && out.trim_end().chars().count() == 4,
+        "{err} {out}"
+    );
+    let (code, _, err) = generate(&["--prompt", "12+a"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("'a'") && err.contains("vocabulary"), "{err}");
+    let (code, out, err) = run(hyphae()
+        .args(["eval", "graphs/char_lm.ron", "--weights"])
+        .arg(&weights));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("exact match: ") && out.contains("/1000 = "),
+        "{out}"
+    );
+
+    // generating from a model whose attention sees later positions would be wrong
+    let graph = std::fs::read_to_string(repo_root().join("graphs/char_transformer.ron")).unwrap();
+    let open = dir.join("open.ron");
+    std::fs::write(&open, graph.replace("causal: true", "causal: false")).unwrap();
+    let (code, _, err) = run(hyphae()
+        .args(["train"])
+        .arg(&open)
+        .args(["--max-steps", "1", "--out"])
+        .arg(dir.join("open")));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(hyphae()
+        .arg("generate")
+        .arg(&open)
+        .arg("--weights")
+        .arg(dir.join("open/weights.safetensors"))
+        .args(["--prompt", "1"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("causal") && err.contains("block1"), "{err}");
+}
+
+/// `text:FILE` trains a character model whose vocabulary travels with the weights:
+/// `eval` reports bits per character, `generate` writes the file's characters; and a
+/// sine forecaster's `eval` reports its free-running error.
+#[test]
+fn generate_text_and_forecast_sines() {
+    let dir = temp_dir("text");
+    let text = dir.join("corpus.txt");
+    std::fs::write(&text, "the cat sat on the mat. ".repeat(40)).unwrap();
+    let graph = dir.join("text.ron");
+    std::fs::write(
+        &graph,
+        format!(
+            r#"(
+    version: 1,
+    inputs: [(name: "x", shape: [16]), (name: "y", shape: [16], source: Labels)],
+    nodes: [
+        (name: "embed", op: Embedding(num_embeddings: 11, embedding_dim: 8), inputs: ["x"]),
+        (name: "lstm", op: LSTM(hidden_size: 16), inputs: ["embed"]),
+        (name: "logits", op: Linear(out_features: 11), inputs: ["lstm"]),
+        (name: "scores", op: Transpose(dim0: 1, dim1: 2), inputs: ["logits"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["scores", "y"]),
+    ],
+    training: (optimizer: Adam(lr: 0.01), batch_size: 8, epochs: 2, dataset: "text:{}:seq=16"),
+)"#,
+            text.display()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(hyphae()
+        .arg("train")
+        .arg(&graph)
+        .arg("--out")
+        .arg(dir.join("run")));
+    assert_eq!(code, 0, "{err}");
+    let weights = dir.join("run/weights.safetensors");
+    let (code, out, err) = run(hyphae()
+        .arg("eval")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights));
+    assert_eq!(code, 0, "{err}");
+    let bpc: f64 = out
+        .split("bits per character: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    // 11 characters: a model that learned nothing scores log2(11) = 3.46
+    assert!(bpc > 0.0 && bpc < 3.0, "{out}");
+    let (code, out, err) = run(hyphae()
+        .arg("generate")
+        .arg(&graph)
+        .arg("--weights")
+        .arg(&weights)
+        .args([
+            "--prompt",
+            "the c",
+            "--length",
+            "30",
+            "--temperature",
+            "0.5",
+        ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.chars()
+            .filter(|c| *c != '\n')
+            .all(|c| "the casonm.".contains(c)),
+        "{out}"
+    );
+
+    let (code, _, err) = run(hyphae()
+        .args([
+            "train",
+            "graphs/time_sequence.ron",
+            "--max-steps",
+            "3",
+            "--out",
+        ])
+        .arg(dir.join("sine")));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(hyphae()
+        .args(["eval", "graphs/time_sequence.ron", "--weights"])
+        .arg(dir.join("sine/weights.safetensors")));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("free-running forecast: mean squared error"),
+        "{out}"
+    );
 }

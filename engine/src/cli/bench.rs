@@ -8,8 +8,9 @@ use crate::tensor::{Rng, Tensor};
 use std::path::Path;
 use std::time::Instant;
 
-/// Synthetic inputs: features N(0,1); labels valid for the loss that reads them (class
-/// indices for CrossEntropy, \[0, 1\] targets for BCE, N(0,1) otherwise).
+/// Synthetic inputs: features N(0,1), or token indices where an Embedding reads them;
+/// labels valid for the loss that reads them (class indices for CrossEntropy, \[0, 1\]
+/// targets for BCE, N(0,1) otherwise).
 pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tensor> {
     g.file
         .inputs
@@ -19,7 +20,21 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
             let mut shape = vec![batch];
             shape.extend_from_slice(&decl.shape);
             if decl.source == Source::Features {
-                return Tensor::normal(&shape, 0.0, 1.0, rng);
+                let vocabulary =
+                    g.file
+                        .nodes
+                        .iter()
+                        .zip(&g.nodes)
+                        .find_map(|(d, info)| match &d.op {
+                            Op::Embedding(e) if info.sources.first() == Some(&Ref::Input(i)) => {
+                                Some(e.num_embeddings)
+                            }
+                            _ => None,
+                        });
+                return match vocabulary {
+                    Some(v) => Tensor::from_fn(&shape, |_| rng.below(v.max(1)) as f32),
+                    None => Tensor::normal(&shape, 0.0, 1.0, rng),
+                };
             }
             let reader = g
                 .file

@@ -118,7 +118,8 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
         TrainOptions::default(),
     )?;
     load_weights(t.runtime_mut(), &a.weights, a.allow_extra_weights)?;
-    let r = t.evaluate(&Arc::new(dataset))?;
+    let dataset = Arc::new(dataset);
+    let r = t.evaluate(&dataset)?;
     print_eval(
         match part {
             Part::Train => "training",
@@ -127,6 +128,15 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
         },
         &r,
     );
+    super::sequence_eval::report(
+        &spec,
+        seed,
+        stored
+            .as_ref()
+            .map_or(&split.preprocessing.class_names, |s| &s.class_names),
+        t.runtime_mut(),
+        &dataset,
+    )?;
     if let Some(conf) = &r.confusion {
         let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
         let width = (0..conf.len())

@@ -1,11 +1,14 @@
-//! The `hyphae` command line: train, check, summary, ops, eval, predict, grads, bench.
+//! The `hyphae` command line: train, check, summary, ops, eval, predict, generate, grads,
+//! bench.
 
 mod args;
 mod bench;
 mod bench_data;
 mod commands;
+mod generate;
 mod inference;
 mod progress;
+mod sequence_eval;
 mod train;
 
 pub use bench::synthetic_batch;
@@ -118,6 +121,9 @@ pub enum Command {
         #[arg(long)]
         allow_extra_weights: bool,
     },
+    /// Continue a text prompt with a trained next-character model (weights trained on
+    /// `addition` or `text:FILE`, whose vocabulary the weights file records).
+    Generate(generate::GenerateArgs),
     /// One forward and backward pass on a batch (safetensors, tensors named like the
     /// graph's inputs); writes every node's output and output gradient, every parameter's
     /// gradient and the loss to a safetensors file.
@@ -213,6 +219,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             node,
             allow_extra_weights,
         } => inference::predict(&graph, &weights, &input, node, allow_extra_weights),
+        Command::Generate(args) => generate::generate(args),
         Command::Grads {
             graph,
             weights,

@@ -4,7 +4,8 @@
 //! line) into a train/validation [`Split`]; [`Loader`] walks a [`Dataset`] in seeded, shuffled
 //! batches with a background prefetch thread. Generated sets (`xor`, `spirals`, `moons`,
 //! `sine`, `shapes`) need no download and are deterministic in the seed, so tests and demos
-//! run anywhere. `images:DIR` streams an image folder: files are decoded in the loader's
+//! run anywhere; so are the sequence sets `addition` and `sinewaves`, and `text:FILE` reads a
+//! text file as characters (see [`sequences`]). `images:DIR` streams an image folder: files are decoded in the loader's
 //! worker threads (see [`images`]).
 
 mod augment;
@@ -16,6 +17,7 @@ mod loader;
 mod mnist;
 mod options;
 pub mod preprocess;
+pub mod sequences;
 mod shapes;
 
 pub use augment::Draw;
@@ -35,7 +37,8 @@ pub const SPECS: &str = "xor, spirals[:classes=2|3,train=N,valid=N,noise=F], \
 moons[:train=N,valid=N,noise=F], sine[:train=N,valid=N,noise=F], \
 shapes[:train=N,valid=N], mnist:DIR, \
 csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress], \
-images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N]";
+images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N], \
+addition[:digits=1|2|3], text:FILE[:seq=N], sinewaves[:seq=N,train=N,valid=N]";
 
 /// Samples with their labels. The first dimension of both tensors is the sample index.
 #[derive(Clone, Debug, PartialEq)]
@@ -291,7 +294,7 @@ pub fn resolve_spec(spec: &str, base: &Path) -> String {
         return spec.to_string();
     };
     let (path, opts) = match kind {
-        "csv" | "images" => csv::split_spec(rest),
+        "csv" | "images" | "text" => csv::split_spec(rest),
         "mnist" => (rest, None),
         _ => return spec.to_string(),
     };
@@ -328,6 +331,12 @@ fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Sp
             generated::load(kind, Options::parse(kind, rest)?, seed)
         }
         "shapes" => shapes::load(Options::parse(kind, rest)?, seed),
+        "addition" => sequences::addition::load(Options::parse(kind, rest)?, seed),
+        "sinewaves" => sequences::sinewaves::load(Options::parse(kind, rest)?, seed),
+        "text" => {
+            let (path, opts) = csv::split_spec(need_path("file")?);
+            sequences::text::load(path, Options::parse(kind, opts)?, fitted)
+        }
         _ => Err(spec_error(format!(
             "unknown dataset `{spec}`; valid specs: {SPECS}"
         ))),

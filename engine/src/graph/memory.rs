@@ -124,7 +124,8 @@ impl MemoryEstimate {
                 | Category::Normalization
                 | Category::Pooling
                 | Category::Regularization
-                | Category::Recurrent => out,
+                | Category::Recurrent
+                | Category::Attention => out,
                 Category::Convolution => conv_workspace(info, &in_shapes),
                 Category::Dense | Category::Shape | Category::Merge => 0,
             };

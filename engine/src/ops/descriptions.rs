@@ -12,8 +12,9 @@ use super::pool::{MaxPool2d, AvgPool2d, AdaptiveAvgPool2d};
 use super::norm::{BatchNorm1d, BatchNorm2d, LayerNorm};
 use super::regularization::{Dropout, Reparameterize};
 use super::recurrent::{Lstm, Gru, Rnn};
+use super::attention::{MultiheadAttention, TransformerEncoderLayer, PositionalEmbedding};
 use super::activation::{Relu, LeakyRelu, Elu, Gelu, Silu, Sigmoid, Tanh, Softmax, LogSoftmax};
-use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Transpose, Permute};
+use super::shape::{Flatten, Reshape, PixelShuffle, Upsample, Detach, Select, Slice, Transpose, Permute};
 use super::reduce::{Sum, Mean};
 use super::merge::{Add, Mul, Concat};
 use super::loss::{MseLoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, BceLoss, BceWithLogitsLoss, GaussianKlLoss};
@@ -159,6 +160,37 @@ impl Describe for Rnn {
     ];
 }
 
+impl Describe for MultiheadAttention {
+    const DOC: &'static str = "Multi-head self-attention over `[T, D]` sequences (batch first): softmax(q·kᵀ/√d_head)·v per head, optionally causal; PyTorch's `in_proj_weight`, `in_proj_bias`, `out_proj.*`.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("embed_dim", "uint", "None", "Features per step D; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("num_heads", "uint", "1", "Attention heads; must divide embed_dim."),
+        FieldSchema::optional("dropout", "float", "0.0", "Dropout probability on the attention weights, in training; in [0, 1)."),
+        FieldSchema::optional("causal", "bool", "false", "Position i attends only to positions ≤ i (language models)."),
+    ];
+}
+
+impl Describe for TransformerEncoderLayer {
+    const DOC: &'static str = "Transformer encoder layer over `[T, d_model]` sequences (batch first): self-attention and a feed-forward block, each with a residual and a LayerNorm; PyTorch's parameter names.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("d_model", "uint", "None", "Features per step; inferred from the input when absent, checked when given."),
+        FieldSchema::optional("nhead", "uint", "1", "Attention heads; must divide d_model."),
+        FieldSchema::optional("dim_feedforward", "uint", "2048", "Hidden width of the feed-forward block."),
+        FieldSchema::optional("dropout", "float", "0.1", "Dropout probability on the attention weights and after each block, in training."),
+        FieldSchema::optional("activation", "relu | gelu", "relu", "The feed-forward block's activation."),
+        FieldSchema::optional("layer_norm_eps", "float", "1e-5", "The LayerNorms' eps; > 0."),
+        FieldSchema::optional("norm_first", "bool", "false", "LayerNorm before each block (pre-norm) instead of after the residual sum."),
+        FieldSchema::optional("causal", "bool", "false", "Causal self-attention: position i attends only to positions ≤ i."),
+    ];
+}
+
+impl Describe for PositionalEmbedding {
+    const DOC: &'static str = "Adds a learned vector per position to `[T, D]` sequences (`weight [max_len, D]`, N(0, 1) like nn.Embedding).";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("max_len", "uint", "None", "Positions the weight holds (sequences may be shorter); the input's length when absent."),
+    ];
+}
+
 impl Describe for Relu {
     const DOC: &'static str = "`max(x, 0)`.";
 }
@@ -274,6 +306,15 @@ impl Describe for Permute {
 /// The fields Sum and Mean share.
 const REDUCE_DIM: FieldSchema = FieldSchema::optional("dim", "int", "1", "The dimension reduced, counted with the batch as 0 (which must stay); negative counts from the end.");
 const KEEPDIM: FieldSchema = FieldSchema::optional("keepdim", "bool", "false", "Keep the reduced dimension with size 1.");
+
+impl Describe for Slice {
+    const DOC: &'static str = "Positions `start..end` along one dimension (`x[:, start:end]`); negative bounds count from the end, bounds past either end are clamped.";
+    const FIELDS: &'static [FieldSchema] = &[
+        FieldSchema::optional("dim", "int", "1", "The dimension to slice; negative counts from the end; not the batch (0)."),
+        FieldSchema::optional("start", "int", "0", "First position kept; negative counts from the end."),
+        FieldSchema::optional("end", "int", "None", "One past the last position kept; negative counts from the end; the end when absent."),
+    ];
+}
 
 impl Describe for Sum {
     const DOC: &'static str = "Sum over one dimension (`x.sum(dim, keepdim)`).";

@@ -224,6 +224,7 @@ pub enum Category {
     Merge,
     Regularization,
     Recurrent,
+    Attention,
     Loss,
 }
 
@@ -239,6 +240,7 @@ impl Category {
             Category::Merge => "Merge",
             Category::Regularization => "Regularization",
             Category::Recurrent => "Recurrent",
+            Category::Attention => "Attention",
             Category::Loss => "Loss",
         }
     }

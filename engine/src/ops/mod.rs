@@ -1,6 +1,6 @@
 //! The layer-op library, one folder per family (`activation/`, `loss/`, `conv/`, `pool/`,
-//! `norm/`, `shape/`, `merge/`, `dense/`, `regularization/`, `recurrent/`), one file per
-//! op.
+//! `norm/`, `shape/`, `merge/`, `dense/`, `regularization/`, `recurrent/`, `attention/`), one file
+//! per op.
 //!
 //! Every op is a stateless function of (config, parameters, inputs): it states its output
 //! shape, the parameters it owns (with PyTorch names, layouts and default initialisation),
@@ -26,6 +26,7 @@ pub mod support;
 pub mod testing;
 
 pub mod activation;
+pub mod attention;
 pub mod conv;
 pub mod dense;
 pub mod loss;

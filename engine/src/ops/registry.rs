@@ -3,7 +3,8 @@
 use crate::ops::schema::{Describe, OpSchema};
 use crate::ops::{Category, Layer};
 use crate::ops::{
-    activation, conv, dense, loss, merge, norm, pool, recurrent, reduce, regularization, shape,
+    activation, attention, conv, dense, loss, merge, norm, pool, recurrent, reduce, regularization,
+    shape,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +79,9 @@ registry! {
     Lstm = "LSTM": recurrent::Lstm, Recurrent;
     Gru = "GRU": recurrent::Gru, Recurrent;
     Rnn = "RNN": recurrent::Rnn, Recurrent;
+    MultiheadAttention = "MultiheadAttention": attention::MultiheadAttention, Attention;
+    TransformerEncoderLayer = "TransformerEncoderLayer": attention::TransformerEncoderLayer, Attention;
+    PositionalEmbedding = "PositionalEmbedding": attention::PositionalEmbedding, Attention;
     Relu = "ReLU": activation::Relu, Activation;
     LeakyRelu = "LeakyReLU": activation::LeakyRelu, Activation;
     Elu = "ELU": activation::Elu, Activation;
@@ -93,6 +97,7 @@ registry! {
     Upsample = "Upsample": shape::Upsample, Shape;
     Detach = "Detach": shape::Detach, Shape;
     Select = "Select": shape::Select, Shape;
+    Slice = "Slice": shape::Slice, Shape;
     Transpose = "Transpose": shape::Transpose, Shape;
     Permute = "Permute": shape::Permute, Shape;
     Sum = "Sum": reduce::Sum, Shape;

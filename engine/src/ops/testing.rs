@@ -187,6 +187,44 @@ pub fn shape_error(layer: &dyn Layer, shapes: &[&[usize]]) -> String {
     }
 }
 
+/// PyTorch parity of `op` on fixture `tests/fixtures/<family>/<name>.safetensors`, made by
+/// that folder's `make_fixtures.py`: the module's state_dict under PyTorch's names, `input`,
+/// `output`, the weights `R` of the loss `sum(output * R)` and `grad.input`,
+/// `grad.<param>`. Asserts outputs and input/parameter gradients agree within 1e-4 relative
+/// to each reference's largest magnitude, and returns the worst error.
+pub fn pytorch_parity(family: &str, name: &str, op: &dyn Layer) -> f32 {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(family)
+        .join(format!("{name}.safetensors"));
+    let ck = crate::train::checkpoint::Checkpoint::load(&path).unwrap();
+    let get = |n: &str| {
+        ck.get(n)
+            .unwrap_or_else(|| panic!("{name}: no `{n}`"))
+            .clone()
+    };
+    let x = get("input");
+    let specs = op.params(&[x.shape()]).unwrap();
+    let params: Vec<Tensor> = specs.iter().map(|s| get(s.name)).collect();
+    let p: Vec<&Tensor> = params.iter().collect();
+    let ctx = Ctx::train(0);
+    let fwd = op.forward(&ctx, &[&x], &p).unwrap();
+    let bwd = op.backward(&ctx, &[&x], &p, &fwd, &get("R")).unwrap();
+    let rel = |got: &Tensor, want: &Tensor, what: &str| {
+        assert_eq!(got.shape(), want.shape(), "{name} {what}");
+        got.max_abs_diff(want).unwrap() / want.data().iter().fold(1e-6f32, |m, v| m.max(v.abs()))
+    };
+    let mut worst = rel(&fwd.output, &get("output"), "output");
+    let dx = bwd.inputs[0].as_ref().expect("an input gradient");
+    worst = worst.max(rel(dx, &get("grad.input"), "input grad"));
+    for (s, g) in specs.iter().zip(&bwd.params) {
+        let g = g.as_ref().expect("a parameter gradient");
+        worst = worst.max(rel(g, &get(&format!("grad.{}", s.name)), s.name));
+    }
+    assert!(worst < 1e-4, "{name}: max relative error {worst}");
+    worst
+}
+
 /// A seeded tensor uniform in `[lo, hi)` (inputs confined to an op's domain).
 pub fn uniform(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
     Tensor::uniform(shape, lo, hi, &mut Rng::seed(seed))

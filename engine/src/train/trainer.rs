@@ -347,6 +347,9 @@ impl Trainer {
         let node = self.logits_node.clone()?;
         let logits = self.runtime.output(&node)?;
         let n = y.numel();
+        if logits.rank() > 2 {
+            return Some((per_position_correct(&logits, y)?, n));
+        }
         let per = logits.numel().checked_div(n)?;
         let logits = logits.reshape(&[n, per]).ok()?;
         let correct = logits
@@ -873,6 +876,24 @@ struct EpochSums {
 
 /// The logits node of a classifier: the first input of the CrossEntropyLoss node whose
 /// target is the labels input.
+/// Correct predictions of `[N, C, d1, …]` class scores (class dimension 1, as
+/// CrossEntropyLoss reads them: one prediction per position) against `[N, d1, …]` labels.
+fn per_position_correct(logits: &Tensor, y: &Tensor) -> Option<usize> {
+    let classes = *logits.shape().get(1)?;
+    let inner: usize = logits.shape()[2..].iter().product();
+    if logits.numel() != y.numel() * classes {
+        return None;
+    }
+    let x = logits.data();
+    let correct = y.data().iter().enumerate().filter(|&(i, &t)| {
+        let base = (i / inner) * classes * inner + i % inner;
+        let score = |c: usize| x[base + c * inner];
+        let best = (1..classes).fold(0, |b, c| if score(c) > score(b) { c } else { b });
+        best as f32 == t
+    });
+    Some(correct.count())
+}
+
 fn classifier_logits(graph: &ValidGraph, labels_input: usize) -> Option<String> {
     graph
         .file
@@ -888,4 +909,22 @@ fn classifier_logits(graph: &ValidGraph, labels_input: usize) -> Option<String> 
                 _ => None,
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores `[N, C, T]` (classes along dim 1, as CrossEntropyLoss reads them) are judged
+    /// per position: reading them as rows of C values paired the wrong scores and labels.
+    #[test]
+    fn per_position_accuracy_reads_the_class_dimension() {
+        // one sample, 3 classes, 2 positions: position 0 → class 2, position 1 → class 0
+        let logits = Tensor::new(&[1, 3, 2], vec![0.1, 0.9, 0.2, 0.5, 0.7, 0.3]).unwrap();
+        let right = Tensor::new(&[1, 2], vec![2.0, 0.0]).unwrap();
+        assert_eq!(per_position_correct(&logits, &right), Some(2));
+        let wrong = Tensor::new(&[1, 2], vec![0.0, 2.0]).unwrap();
+        assert_eq!(per_position_correct(&logits, &wrong), Some(0));
+        assert_eq!(per_position_correct(&logits, &Tensor::zeros(&[1, 3])), None);
+    }
 }

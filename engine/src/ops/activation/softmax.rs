@@ -179,7 +179,13 @@ pub(crate) fn softmax_into(
 
 /// Backward of one block from the output `y`: softmax `dx = y·(g - Σ g·y)`, log-softmax
 /// `dx = g - exp(y)·Σ g` (sums along `n`, per column).
-fn backward_block(y: &[f32], g: &[f32], dx: &mut [f32], inner: usize, log: bool) {
+pub(crate) fn softmax_backward_block(
+    y: &[f32],
+    g: &[f32],
+    dx: &mut [f32],
+    inner: usize,
+    log: bool,
+) {
     if inner == 1 {
         let a = if log {
             sum_lanes(g, g, |g, _| g)
@@ -224,13 +230,13 @@ pub(crate) fn softmax_backward(
         if dx.len() >= PARALLEL_MIN_ELEMS && dx.len() > block {
             dx.par_chunks_mut(block)
                 .zip(y.data().par_chunks(block).zip(g.data().par_chunks(block)))
-                .for_each(|(d, (y, g))| backward_block(y, g, d, inner, log));
+                .for_each(|(d, (y, g))| softmax_backward_block(y, g, d, inner, log));
         } else {
             for (d, (y, g)) in dx
                 .chunks_mut(block)
                 .zip(y.data().chunks(block).zip(g.data().chunks(block)))
             {
-                backward_block(y, g, d, inner, log);
+                softmax_backward_block(y, g, d, inner, log);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Ops that rearrange, pick or resample elements (Select, Transpose, Permute, PixelShuffle,
+//! Ops that rearrange, pick or resample elements (Select, Slice, Transpose, Permute, PixelShuffle,
 //! Upsample copy; Detach passes values and stops the gradient). Flatten and Reshape are
 //! views ([`ViewKind`]): they only state the output shape; forward and backward reshape
 //! without copying.
@@ -10,6 +10,7 @@ pub mod pixel_shuffle;
 pub mod reorder;
 pub mod reshape;
 pub mod select;
+pub mod slice;
 pub mod transpose;
 pub mod upsample;
 
@@ -19,6 +20,7 @@ pub use permute::Permute;
 pub use pixel_shuffle::PixelShuffle;
 pub use reshape::Reshape;
 pub use select::Select;
+pub use slice::Slice;
 pub use transpose::Transpose;
 pub use upsample::{Upsample, UpsampleMode};
 
