@@ -321,6 +321,19 @@ pub fn check_arity(op: &str, arity: Arity, got: usize) -> Result<()> {
     }
 }
 
+/// The output shape of a one-input op whose output has its input's shape (norms,
+/// attention, positional embeddings), once `check` accepts that input.
+pub fn same_shape_output<T>(
+    op: &str,
+    arity: Arity,
+    inputs: &[&[usize]],
+    check: impl FnOnce(&[usize]) -> Result<T>,
+) -> Result<Vec<usize>> {
+    check_arity(op, arity, inputs.len())?;
+    check(inputs[0])?;
+    Ok(inputs[0].to_vec())
+}
+
 /// Checks that the op received exactly the parameters `specs` describes, by shape.
 pub fn check_params(op: &str, specs: &[ParamSpec], params: &[&Tensor]) -> Result<()> {
     if specs.len() != params.len() {

@@ -299,3 +299,21 @@ pub fn assert_shape_errors(layer: &dyn Layer, cases: &[(&[&[usize]], &[&str])]) 
         assert_mentions(&shape_error(layer, shapes), parts);
     }
 }
+
+/// The message of the error `layer`'s forward (in eval mode) gives for these inputs and
+/// parameters.
+pub fn forward_error(layer: &dyn Layer, inputs: &[&Tensor], params: &[&Tensor]) -> String {
+    match layer.forward(&Ctx::eval(), inputs, params) {
+        Ok(f) => panic!("forward accepted, giving {:?}", f.output.shape()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Asserts `got` matches `want` within `tol` absolute, whatever the magnitudes (the
+/// stricter check, for references known to a fixed number of decimals).
+pub fn assert_close_abs(got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "element {i}: got {g}, want {w}");
+    }
+}

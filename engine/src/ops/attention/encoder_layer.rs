@@ -15,7 +15,9 @@ use crate::ops::activation::{Gelu, Relu};
 use crate::ops::dense::Linear;
 use crate::ops::norm::LayerNorm;
 use crate::ops::regularization::Dropout;
+use crate::ops::same_shape_output;
 use crate::ops::support::defaults;
+use crate::ops::support::dims::check_given_size;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, Forward, Layer, ParamSpec, check_arity, check_grad_output,
     check_params, shapes,
@@ -114,16 +116,7 @@ struct Parts {
 impl TransformerEncoderLayer {
     fn parts(&self, input: &[usize]) -> Result<Parts> {
         let d = *input.last().unwrap_or(&0);
-        if let Some(want) = self.d_model
-            && want != d
-        {
-            return Err(Error::shape_mismatch(
-                OP,
-                format!("d_model is {want} but the input's last dimension is {d}"),
-                &[want],
-                input,
-            ));
-        }
+        check_given_size(OP, "d_model", self.d_model, d, input)?;
         if self.dim_feedforward == 0 {
             return Err(Error::config(OP, "dim_feedforward must be at least 1"));
         }
@@ -197,9 +190,7 @@ impl Layer for TransformerEncoderLayer {
     }
 
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        check_arity(OP, self.arity(), inputs.len())?;
-        self.parts(inputs[0])?;
-        Ok(inputs[0].to_vec())
+        same_shape_output(OP, self.arity(), inputs, |x| self.parts(x))
     }
 
     fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {

@@ -12,7 +12,9 @@ use super::kernels::{self, Heads};
 use crate::error::{Error, Result};
 use crate::ops::dense::Linear;
 use crate::ops::regularization::Dropout;
+use crate::ops::same_shape_output;
 use crate::ops::support::defaults;
+use crate::ops::support::dims::check_given_size;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity,
     check_grad_output, check_params, shapes,
@@ -60,16 +62,7 @@ impl MultiheadAttention {
                 "expected [N, T, embed_dim] (batch first: T steps of embed_dim features)",
             ));
         };
-        if let Some(want) = self.embed_dim
-            && want != d
-        {
-            return Err(Error::shape_mismatch(
-                OP,
-                format!("embed_dim is {want} but the input's last dimension is {d}"),
-                &[want],
-                input,
-            ));
-        }
+        check_given_size(OP, "embed_dim", self.embed_dim, d, input)?;
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config(
                 OP,
@@ -163,9 +156,7 @@ impl Layer for MultiheadAttention {
     }
 
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        check_arity(OP, self.arity(), inputs.len())?;
-        self.heads(inputs[0])?;
-        Ok(inputs[0].to_vec())
+        same_shape_output(OP, self.arity(), inputs, |x| self.heads(x))
     }
 
     fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {

@@ -3,6 +3,7 @@
 //! like PyTorch's `nn.Embedding`, so `x + pos(arange(T))` of a PyTorch model loads as is.
 
 use crate::error::{Error, Result};
+use crate::ops::same_shape_output;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity,
     check_grad_output, check_params, shapes,
@@ -58,9 +59,7 @@ impl PositionalEmbedding {
 
 impl Layer for PositionalEmbedding {
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        check_arity(OP, self.arity(), inputs.len())?;
-        self.sizes(inputs[0])?;
-        Ok(inputs[0].to_vec())
+        same_shape_output(OP, self.arity(), inputs, |x| self.sizes(x))
     }
 
     fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {

@@ -381,10 +381,7 @@ mod tests {
         let x = Tensor::zeros(&[1, 3, 8, 8]);
         let w = Tensor::zeros(&[8, 2, 3, 3]);
         let b = Tensor::zeros(&[8]);
-        let err = op
-            .forward(&Ctx::eval(), &[&x], &[&w, &b])
-            .unwrap_err()
-            .to_string();
+        let err = forward_error(&op, &[&x], &[&w, &b]);
         assert_mentions(&err, &["weight", "[8, 3, 3, 3]"]);
         // a grad_output of the wrong shape too
         let w = Tensor::zeros(&[8, 3, 3, 3]);

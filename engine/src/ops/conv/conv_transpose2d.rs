@@ -511,10 +511,7 @@ mod tests {
         let x = Tensor::zeros(&[1, 3, 4, 4]);
         let w = Tensor::zeros(&[3, 4, 2, 2]);
         let b = Tensor::zeros(&[8]);
-        let err = op
-            .forward(&Ctx::eval(), &[&x], &[&w, &b])
-            .unwrap_err()
-            .to_string();
+        let err = forward_error(&op, &[&x], &[&w, &b]);
         assert_mentions(&err, &["weight", "[3, 8, 2, 2]"]);
         // a grad_output of the wrong shape too
         let w = Tensor::zeros(&[3, 8, 2, 2]);

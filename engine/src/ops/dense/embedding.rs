@@ -221,10 +221,7 @@ mod tests {
         let w = Tensor::zeros(&[4, 2]);
         for bad in [4.0, -1.0, 1.5, f32::NAN] {
             let x = Tensor::new(&[1, 2], vec![0.0, bad]).unwrap();
-            let err = e
-                .forward(&Ctx::eval(), &[&x], &[&w])
-                .unwrap_err()
-                .to_string();
+            let err = forward_error(&e, &[&x], &[&w]);
             assert!(
                 err.contains("Embedding")
                     && err.contains(&format!("{bad}"))

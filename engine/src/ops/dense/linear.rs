@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::ops::support::defaults;
+use crate::ops::support::dims::check_given_size;
 use crate::ops::{
     Arity, Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity,
     check_params,
@@ -43,16 +44,7 @@ impl Linear {
             ));
         }
         let got = input[input.len() - 1];
-        if let Some(want) = self.in_features
-            && want != got
-        {
-            return Err(Error::shape_mismatch(
-                OP,
-                format!("in_features is {want} but the input's last dimension is {got}"),
-                &[want],
-                input,
-            ));
-        }
+        check_given_size(OP, "in_features", self.in_features, got, input)?;
         if self.out_features == 0 {
             return Err(Error::config(OP, "out_features must be at least 1"));
         }
@@ -268,10 +260,7 @@ mod tests {
         let x = Tensor::zeros(&[2, 4]);
         let w = Tensor::zeros(&[3, 5]);
         let b = Tensor::zeros(&[3]);
-        let err = lin
-            .forward(&Ctx::eval(), &[&x], &[&w, &b])
-            .unwrap_err()
-            .to_string();
+        let err = forward_error(&lin, &[&x], &[&w, &b]);
         assert_mentions(&err, &["weight", "[3, 4]", "[3, 5]"]);
         assert!(lin.output_shape(&[&[5]]).is_err());
     }

@@ -66,13 +66,6 @@ mod tests {
     use crate::ops::Init;
     use crate::ops::testing::*;
 
-    fn assert_close(got: &[f32], want: &[f32], tol: f32) {
-        assert_eq!(got.len(), want.len());
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= tol, "element {i}: got {g}, want {w}");
-        }
-    }
-
     fn bn_and_params() -> (BatchNorm2d, Vec<Tensor>) {
         let t = |v: &[f32]| Tensor::new(&[3], v.to_vec()).unwrap();
         let params = vec![
@@ -129,17 +122,17 @@ mod tests {
 
         let f = bn.forward(&Ctx::eval(), &[&x], &p).unwrap();
         assert_eq!(f.output.shape(), &[2, 3, 2, 2]);
-        assert_close(f.output.data(), &TORCH_EVAL, 1e-5);
+        assert_close_abs(f.output.data(), &TORCH_EVAL, 1e-5);
         assert!(f.buffer_updates.is_empty());
 
         let f = bn.forward(&Ctx::train(0), &[&x], &p).unwrap();
-        assert_close(f.output.data(), &TORCH_TRAIN, 1e-5);
+        assert_close_abs(f.output.data(), &TORCH_TRAIN, 1e-5);
         assert_eq!(f.buffer_updates.len(), 2);
         let (ri, rm) = &f.buffer_updates[0];
         let (vi, rv) = &f.buffer_updates[1];
         assert_eq!((*ri, *vi), (2, 3));
-        assert_close(rm.data(), &[0.21875, -0.047499996, 0.48999998], 1e-6);
-        assert_close(rv.data(), &[1.5112678, 0.8576428, 2.0597143], 1e-5);
+        assert_close_abs(rm.data(), &[0.21875, -0.047499996, 0.48999998], 1e-6);
+        assert_close_abs(rv.data(), &[1.5112678, 0.8576428, 2.0597143], 1e-5);
     }
 
     /// Train-mode forward and input gradient of an `[n, c, l]` batch norm, naively in f64.

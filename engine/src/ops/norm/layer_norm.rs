@@ -4,6 +4,7 @@
 
 use super::kernels::sum2;
 use crate::error::{Error, Result};
+use crate::ops::same_shape_output;
 use crate::ops::support::defaults;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity, check_params,
@@ -118,9 +119,7 @@ fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
 
 impl Layer for LayerNorm {
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        check_arity(OP, self.arity(), inputs.len())?;
-        self.norm_shape(inputs[0])?;
-        Ok(inputs[0].to_vec())
+        same_shape_output(OP, self.arity(), inputs, |x| self.norm_shape(x).map(|_| ()))
     }
 
     fn params(&self, inputs: &[&[usize]]) -> Result<Vec<ParamSpec>> {
@@ -309,13 +308,6 @@ mod tests {
     use super::*;
     use crate::ops::testing::*;
 
-    fn assert_close(got: &[f32], want: &[f32], tol: f32) {
-        assert_eq!(got.len(), want.len());
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= tol, "element {i}: got {g}, want {w}");
-        }
-    }
-
     // PyTorch reference (/tmp/torchref/bin/python):
     //   import torch
     //   x = torch.tensor([[[0.5, -1.2, 2.0], [0.3, 1.1, 0.0]],
@@ -356,13 +348,13 @@ mod tests {
         let b = t(&[2, 3], &[0.1, 0.2, -0.3, 0.0, 0.5, 1.0]);
         let y = ln.forward(&Ctx::eval(), &[&x], &[&w, &b]).unwrap().output;
         assert_eq!(y.shape(), &[2, 2, 3]);
-        assert_close(y.data(), &TORCH_2D, 1e-5);
+        assert_close_abs(y.data(), &TORCH_2D, 1e-5);
 
         let ln = LayerNorm::default();
         let w = t(&[3], &[2.0, -1.0, 0.5]);
         let b = t(&[3], &[0.3, 0.0, -0.2]);
         let y = ln.forward(&Ctx::train(0), &[&x], &[&w, &b]).unwrap().output;
-        assert_close(y.data(), &TORCH_1D, 1e-5);
+        assert_close_abs(y.data(), &TORCH_1D, 1e-5);
     }
 
     #[test]
@@ -426,12 +418,12 @@ mod tests {
             let br = ln
                 .backward(&Ctx::train(0), &[&xr], &[&w, &b], &fr, &gr)
                 .unwrap();
-            assert_close(
+            assert_close_abs(
                 &f.output.data()[r * 128..(r + 1) * 128],
                 fr.output.data(),
                 1e-6,
             );
-            assert_close(
+            assert_close_abs(
                 &dx.data()[r * 128..(r + 1) * 128],
                 br.inputs[0].as_ref().unwrap().data(),
                 1e-6,
@@ -442,8 +434,8 @@ mod tests {
             }
         }
         let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
-        assert_close(bw.params[0].as_ref().unwrap().data(), &f32s(&dw), 1e-3);
-        assert_close(bw.params[1].as_ref().unwrap().data(), &f32s(&db), 1e-3);
+        assert_close_abs(bw.params[0].as_ref().unwrap().data(), &f32s(&dw), 1e-3);
+        assert_close_abs(bw.params[1].as_ref().unwrap().data(), &f32s(&db), 1e-3);
     }
 
     #[test]
@@ -465,10 +457,7 @@ mod tests {
         // Params shaped normalized_shape, checked in forward.
         let x = Tensor::zeros(&[2, 4, 5]);
         let w = Tensor::ones(&[5]);
-        let err = ln
-            .forward(&Ctx::eval(), &[&x], &[&w, &w])
-            .unwrap_err()
-            .to_string();
+        let err = forward_error(&ln, &[&x], &[&w, &w]);
         assert_mentions(&err, &["weight", "[4, 5]", "[5]"]);
         let specs = ln.params(&[&[2, 4, 5]]).unwrap();
         assert_eq!(specs[0].shape, vec![4, 5]);

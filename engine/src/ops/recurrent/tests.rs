@@ -168,47 +168,9 @@ fn config_and_shape_errors_name_the_field() {
     );
 }
 
-/// PyTorch parity: `make_fixtures.py` next to the fixtures (engine/tests/fixtures/recurrent)
-/// saved each module's state_dict, input, output and gradients of `sum(output * R)`; the
-/// engine loads them with its own safetensors reader and must agree within 1e-4 relative.
+/// PyTorch parity against engine/tests/fixtures/recurrent (see [`pytorch_parity`]).
 fn parity(name: &str, op: &dyn Layer) -> f32 {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/recurrent")
-        .join(format!("{name}.safetensors"));
-    let ck = crate::train::checkpoint::Checkpoint::load(&path).unwrap();
-    let get = |n: &str| {
-        ck.get(n)
-            .unwrap_or_else(|| panic!("{name}: no `{n}`"))
-            .clone()
-    };
-    let x = get("input");
-    let specs = op.params(&[x.shape()]).unwrap();
-    let params: Vec<Tensor> = specs.iter().map(|s| get(s.name)).collect();
-    let p: Vec<&Tensor> = params.iter().collect();
-    let ctx = Ctx::train(0);
-    let fwd = op.forward(&ctx, &[&x], &p).unwrap();
-    let bwd = op.backward(&ctx, &[&x], &p, &fwd, &get("R")).unwrap();
-    // error relative to the reference tensor's largest magnitude
-    let rel = |got: &Tensor, want: &Tensor, what: &str| {
-        assert_eq!(got.shape(), want.shape(), "{name} {what}");
-        got.max_abs_diff(want).unwrap() / want.data().iter().fold(1e-6f32, |m, v| m.max(v.abs()))
-    };
-    let mut worst = rel(&fwd.output, &get("output"), "output");
-    worst = worst.max(rel(
-        bwd.inputs[0].as_ref().unwrap(),
-        &get("grad.input"),
-        "input grad",
-    ));
-    for (s, g) in specs.iter().zip(&bwd.params) {
-        let e = rel(
-            g.as_ref().unwrap(),
-            &get(&format!("grad.{}", s.name)),
-            s.name,
-        );
-        worst = worst.max(e);
-    }
-    assert!(worst < 1e-4, "{name}: max relative error {worst}");
-    worst
+    pytorch_parity("recurrent", name, op)
 }
 
 #[test]

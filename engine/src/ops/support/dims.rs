@@ -23,6 +23,26 @@ pub fn sample_dim(op: &str, field: &str, dim: i64, shape: &[usize]) -> Result<us
     Ok(d as usize)
 }
 
+/// Checks a size the config may give (`in_features`, `embed_dim`, `d_model`) against the
+/// input's last dimension `got`; an error names the field and both sizes.
+pub fn check_given_size(
+    op: &str,
+    field: &str,
+    given: Option<usize>,
+    got: usize,
+    input: &[usize],
+) -> Result<()> {
+    match given {
+        Some(want) if want != got => Err(Error::shape_mismatch(
+            op,
+            format!("{field} is {want} but the input's last dimension is {got}"),
+            &[want],
+            input,
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
