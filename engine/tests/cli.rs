@@ -65,6 +65,7 @@ fn help_on_every_subcommand() {
         "grads",
         "bench",
         "bench-data",
+        "sample",
     ] {
         let (code, out, _) = run(hyphae().args([sub, "--help"]));
         assert_eq!(code, 0, "{sub}");
@@ -1383,4 +1384,91 @@ fn image_folder_train_eval_and_predict_name_the_classes() {
     let (code, _, err) = run(with_weights("eval", &graph, &weights).args(["--split", "all"]));
     assert_ne!(code, 0);
     assert!(err.contains("dark/bad.png"), "{err}");
+}
+
+#[test]
+fn sample_writes_image_grids_of_a_node() {
+    let dir = temp_dir("sample");
+    let (code, _, err) = run(hyphae()
+        .args([
+            "train",
+            "graphs/autoencoder.ron",
+            "--data",
+            "shapes:train=64,valid=16",
+        ])
+        .args(["--max-steps", "2", "--out"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let weights = dir.join("weights.safetensors");
+    let sample = |args: &[&str], out: &Path| {
+        run(
+            with_weights("sample", Path::new("graphs/autoencoder.ron"), &weights)
+                .args(args)
+                .arg("--out")
+                .arg(out),
+        )
+    };
+    // reconstructions of validation images: [1, 28, 28] per sample, a 4×3 grid
+    let png = dir.join("recon.png");
+    let (code, out, err) = sample(
+        &["--node", "reconstruction", "--n", "10", "--range", "-1,1"],
+        &png,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10 samples of node `reconstruction`"), "{out}");
+    assert!(
+        err.contains("validation split of `shapes:train=64,valid=16`"),
+        "{err}"
+    );
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (4 * 30 + 2, 3 * 30 + 2));
+    // decodings of codes drawn from N(0, 1): no data needed; 784 values seen as 28×28;
+    // the same seed gives the same file
+    let (a, b) = (dir.join("a.png"), dir.join("b.png"));
+    for p in [&a, &b] {
+        let (code, _, err) = sample(
+            &[
+                "--node", "dec2", "--noise", "code", "--n", "4", "--seed", "3",
+            ],
+            p,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("validation split"), "{err}");
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let img = image::open(&a).unwrap();
+    assert_eq!((img.width(), img.height()), (2 * 30 + 2, 2 * 30 + 2));
+    // clear errors: no such node, not an image, a shape of the wrong size
+    let bad = dir.join("bad.png");
+    let (code, _, err) = sample(&["--node", "nope"], &bad);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no node named `nope`") && err.contains("reconstruction"),
+        "{err}"
+    );
+    let (code, _, err) = sample(&["--node", "code"], &bad);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`code`") && err.contains("[32]") && err.contains("not an image"),
+        "{err}"
+    );
+    let (code, _, err) = sample(&["--node", "dec2", "--image-shape", "1x28x27"], &bad);
+    assert_eq!(code, 1);
+    assert!(err.contains("784"), "{err}");
+    expect_usage_error(
+        &[
+            "sample",
+            "graphs/autoencoder.ron",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--node",
+            "dec2",
+            "--image-shape",
+            "28x28",
+            "--out",
+            "x.png",
+        ],
+        &["--image-shape", "CxHxW"],
+    );
+    assert!(!bad.exists());
 }

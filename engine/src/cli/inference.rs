@@ -113,12 +113,13 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
     );
     let class_names = split.preprocessing.class_names.clone();
     let mut t = Trainer::new(
-        g,
+        g.clone(),
         Split::new(dataset.clone(), dataset.clone()),
         TrainOptions::default(),
     )?;
     load_weights(t.runtime_mut(), &a.weights, a.allow_extra_weights)?;
-    let r = t.evaluate(&Arc::new(dataset))?;
+    let dataset = Arc::new(dataset);
+    let r = t.evaluate(&dataset)?;
     print_eval(
         match part {
             Part::Train => "training",
@@ -127,6 +128,7 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
         },
         &r,
     );
+    super::image_eval::print_psnr(&g, &t.runtime_mut().model(), &dataset)?;
     if let Some(conf) = &r.confusion {
         let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
         let width = (0..conf.len())

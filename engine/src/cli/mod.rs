@@ -1,11 +1,14 @@
-//! The `hyphae` command line: train, check, summary, ops, eval, predict, grads, bench.
+//! The `hyphae` command line: train, check, summary, ops, eval, predict, grads, bench,
+//! sample.
 
 mod args;
 mod bench;
 mod bench_data;
 mod commands;
+mod image_eval;
 mod inference;
 mod progress;
+mod sample;
 mod train;
 
 pub use bench::synthetic_batch;
@@ -154,6 +157,9 @@ pub enum Command {
     /// a few epochs (decoding, augmenting, normalising as training would, no model) and
     /// prints images/s per epoch and their median.
     BenchData(bench_data::BenchDataArgs),
+    /// A PNG grid of a node's per-sample outputs as images (generator samples, VAE
+    /// decodings, reconstructions, super-resolved images).
+    Sample(sample::SampleArgs),
 }
 
 /// Runs the program; returns the process exit code.
@@ -239,6 +245,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             bench::bench(&graph, steps, executor, profile)
         }
         Command::BenchData(args) => bench_data::bench_data(args),
+        Command::Sample(args) => sample::sample(args),
     }
 }
 

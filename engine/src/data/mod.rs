@@ -17,6 +17,7 @@ mod mnist;
 mod options;
 pub mod preprocess;
 mod shapes;
+pub mod superres;
 
 pub use augment::Draw;
 pub use features::Features;
@@ -33,9 +34,10 @@ use std::path::Path;
 /// Every spec [`load`] accepts, for error messages and help text.
 pub const SPECS: &str = "xor, spirals[:classes=2|3,train=N,valid=N,noise=F], \
 moons[:train=N,valid=N,noise=F], sine[:train=N,valid=N,noise=F], \
-shapes[:train=N,valid=N], mnist:DIR, \
+shapes[:train=N,valid=N], mnist:DIR[:normalize=false], \
 csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress], \
-images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N]";
+images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N], \
+superres:<image dataset spec>[,scale=S]";
 
 /// Samples with their labels. The first dimension of both tensors is the sample index.
 #[derive(Clone, Debug, PartialEq)]
@@ -290,9 +292,11 @@ pub fn resolve_spec(spec: &str, base: &Path) -> String {
     let Some((kind, rest)) = spec.split_once(':') else {
         return spec.to_string();
     };
+    if kind == "superres" {
+        return superres::resolve(rest, |inner| resolve_spec(inner, base));
+    }
     let (path, opts) = match kind {
-        "csv" | "images" => csv::split_spec(rest),
-        "mnist" => (rest, None),
+        "csv" | "images" | "mnist" => csv::split_spec(rest),
         _ => return spec.to_string(),
     };
     if path.is_empty() {
@@ -328,6 +332,7 @@ fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Sp
             generated::load(kind, Options::parse(kind, rest)?, seed)
         }
         "shapes" => shapes::load(Options::parse(kind, rest)?, seed),
+        "superres" => superres::load(rest.unwrap_or(""), |inner| load_spec(inner, seed, fitted)),
         _ => Err(spec_error(format!(
             "unknown dataset `{spec}`; valid specs: {SPECS}"
         ))),
