@@ -1472,3 +1472,82 @@ fn sample_writes_image_grids_of_a_node() {
     );
     assert!(!bad.exists());
 }
+
+/// Two phases over one graph: `a` trains fc1+logits on loss_a every batch (Adam), `b`
+/// trains side on loss_b every second batch (SGD); a noise input feeds both.
+const PHASES_GRAPH: &str = r#"(
+    version: 1,
+    inputs: [
+        (name: "point", shape: [2]),
+        (name: "z", shape: [2], source: Noise),
+        (name: "label", shape: [], source: Labels),
+    ],
+    nodes: [
+        (name: "mix", op: Concat(), inputs: ["point", "z"]),
+        (name: "fc1", op: Linear(out_features: 8), inputs: ["mix"]),
+        (name: "act", op: ReLU(), inputs: ["fc1"]),
+        (name: "logits", op: Linear(out_features: 2), inputs: ["act"]),
+        (name: "loss_a", op: CrossEntropyLoss(), inputs: ["logits", "label"]),
+        (name: "side", op: Linear(out_features: 2), inputs: ["act"]),
+        (name: "loss_b", op: CrossEntropyLoss(), inputs: ["side", "label"]),
+    ],
+    training: (
+        optimizer: Adam(lr: 0.01),
+        batch_size: 50,
+        epochs: 3,
+        seed: 2,
+        dataset: "spirals:train=500,valid=100",
+        phases: [
+            (name: "a", losses: ["loss_a"], updates: ["fc1", "logits"]),
+            (name: "b", losses: ["loss_b"], updates: ["side"], optimizer: Sgd(lr: 0.1, momentum: 0.9), every: 2),
+        ],
+    ),
+)"#;
+
+/// Phases log their losses per step, and a run stopped part-way and resumed reproduces
+/// the uninterrupted run's metrics step for step (every phase's optimizer state is kept).
+#[test]
+fn phases_log_their_losses_and_resume_exactly() {
+    let dir = temp_dir("phases");
+    let graph = dir.join("phases.ron");
+    std::fs::write(&graph, PHASES_GRAPH).unwrap();
+    let (whole, parts) = (dir.join("whole"), dir.join("parts"));
+    let train = || {
+        let mut c = hyphae();
+        c.arg("train").arg(&graph);
+        c
+    };
+    let (code, _, err) = run(train().arg("--out").arg(&whole));
+    assert_eq!(code, 0, "{err}");
+    let a = step_metrics(&whole);
+    // 10 batches an epoch: phase a on each, phase b on every second; 15 steps an epoch
+    assert_eq!(
+        a.iter().filter(|l| l.contains("\"kind\":\"step\"")).count(),
+        30
+    );
+    assert!(
+        a[0].contains("\"loss.a\":") && a[0].contains("\"loss.b\":"),
+        "{}",
+        a[0]
+    );
+    assert!(
+        a[1].contains("\"loss.a\":") && !a[1].contains("\"loss.b\":"),
+        "{}",
+        a[1]
+    );
+    // stop mid-epoch 2 (max 19 steps: its third batch runs both phases, to step 20), resume
+    let (code, _, err) = run(train().args(["--max-steps", "19", "--out"]).arg(&parts));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(train().arg("--resume").arg(&parts));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(a, step_metrics(&parts));
+    // a bad phase is a checked error naming it
+    let bad = PHASES_GRAPH.replace("updates: [\"side\"]", "updates: [\"logits\"]");
+    std::fs::write(&graph, bad).unwrap();
+    let (code, _, err) = run(hyphae().arg("check").arg(&graph));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("phases `b`") && err.contains("already updated by phase `a`"),
+        "{err}"
+    );
+}
