@@ -18,8 +18,18 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
         .map(|(i, decl)| {
             let mut shape = vec![batch];
             shape.extend_from_slice(&decl.shape);
+            // noise and constant inputs as training makes them
+            if let Some(t) = decl.source.draw(batch, &decl.shape, 7, 0) {
+                return t;
+            }
             if decl.source == Source::Features {
-                return Tensor::normal(&shape, 0.0, 1.0, rng);
+                // a graph with BCELoss may compare its input with probabilities (a VAE's
+                // reconstruction against the image): pixels in [0, 1) then
+                return if g.file.nodes.iter().any(|n| matches!(n.op, Op::BceLoss(_))) {
+                    Tensor::uniform(&shape, 0.0, 1.0, rng)
+                } else {
+                    Tensor::normal(&shape, 0.0, 1.0, rng)
+                };
             }
             let reader = g
                 .file
