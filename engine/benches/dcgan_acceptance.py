@@ -3,7 +3,7 @@ classifier trained by `hyphae train graphs/mnist_cnn.ron` gives a top-class prob
 >= 0.9 (target: >= 80%), and each class's share of the samples (target: every class >= 4%,
 no mode collapse).
 
-Usage: python engine/benches/dcgan_acceptance.py HYPHAE DCGAN_WEIGHTS CNN_WEIGHTS [SEED]
+Usage: python engine/benches/dcgan_acceptance.py HYPHAE DCGAN_WEIGHTS CNN_WEIGHTS [SEED] [GRAPH]
 
 It runs `hyphae sample` for 1,000 samples of node `fake` (a PNG grid, 8-bit pixels), cuts
 the grid into digits, standardises them as `mnist:` does ((x - 0.1307) / 0.3081), writes
@@ -38,10 +38,11 @@ def write_safetensors(path, name, array):
 def main():
     hyphae, dcgan_w, cnn_w = sys.argv[1:4]
     seed = sys.argv[4] if len(sys.argv) > 4 else "0"
+    graph = sys.argv[5] if len(sys.argv) > 5 else "graphs/dcgan.ron"
     tmp = tempfile.mkdtemp()
     grid = f"{tmp}/samples.png"
     subprocess.run(
-        [hyphae, "sample", "graphs/dcgan.ron", "--weights", dcgan_w, "--node", "fake",
+        [hyphae, "sample", graph, "--weights", dcgan_w, "--node", "fake", "--allow-extra-weights",
          "--n", str(N), "--columns", str(COLS), "--seed", seed, "--out", grid],
         check=True,
     )
