@@ -65,6 +65,7 @@ fn help_on_every_subcommand() {
         "grads",
         "bench",
         "bench-data",
+        "sample",
     ] {
         let (code, out, _) = run(hyphae().args([sub, "--help"]));
         assert_eq!(code, 0, "{sub}");
@@ -1601,5 +1602,171 @@ fn generate_text_and_forecast_sines() {
     assert!(
         out.contains("free-running forecast: mean squared error"),
         "{out}"
+    );
+}
+
+#[test]
+fn sample_writes_image_grids_of_a_node() {
+    let dir = temp_dir("sample");
+    let (code, _, err) = run(hyphae()
+        .args([
+            "train",
+            "graphs/autoencoder.ron",
+            "--data",
+            "shapes:train=64,valid=16",
+        ])
+        .args(["--max-steps", "2", "--out"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let weights = dir.join("weights.safetensors");
+    let sample = |args: &[&str], out: &Path| {
+        run(
+            with_weights("sample", Path::new("graphs/autoencoder.ron"), &weights)
+                .args(args)
+                .arg("--out")
+                .arg(out),
+        )
+    };
+    // reconstructions of validation images: [1, 28, 28] per sample, a 4×3 grid
+    let png = dir.join("recon.png");
+    let (code, out, err) = sample(
+        &["--node", "reconstruction", "--n", "10", "--range", "-1,1"],
+        &png,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10 samples of node `reconstruction`"), "{out}");
+    assert!(
+        err.contains("validation split of `shapes:train=64,valid=16`"),
+        "{err}"
+    );
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (4 * 30 + 2, 3 * 30 + 2));
+    // decodings of codes drawn from N(0, 1): no data needed; 784 values seen as 28×28;
+    // the same seed gives the same file
+    let (a, b) = (dir.join("a.png"), dir.join("b.png"));
+    for p in [&a, &b] {
+        let (code, _, err) = sample(
+            &[
+                "--node", "dec2", "--noise", "code", "--n", "4", "--seed", "3",
+            ],
+            p,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("validation split"), "{err}");
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let img = image::open(&a).unwrap();
+    assert_eq!((img.width(), img.height()), (2 * 30 + 2, 2 * 30 + 2));
+    // clear errors: no such node, not an image, a shape of the wrong size
+    let bad = dir.join("bad.png");
+    let (code, _, err) = sample(&["--node", "nope"], &bad);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no node named `nope`") && err.contains("reconstruction"),
+        "{err}"
+    );
+    let (code, _, err) = sample(&["--node", "code"], &bad);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`code`") && err.contains("[32]") && err.contains("not an image"),
+        "{err}"
+    );
+    let (code, _, err) = sample(&["--node", "dec2", "--image-shape", "1x28x27"], &bad);
+    assert_eq!(code, 1);
+    assert!(err.contains("784"), "{err}");
+    expect_usage_error(
+        &[
+            "sample",
+            "graphs/autoencoder.ron",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--node",
+            "dec2",
+            "--image-shape",
+            "28x28",
+            "--out",
+            "x.png",
+        ],
+        &["--image-shape", "CxHxW"],
+    );
+    assert!(!bad.exists());
+}
+
+/// Two phases over one graph: `a` trains fc1+logits on loss_a every batch (Adam), `b`
+/// trains side on loss_b every second batch (SGD); a noise input feeds both.
+const PHASES_GRAPH: &str = r#"(
+    version: 1,
+    inputs: [
+        (name: "point", shape: [2]),
+        (name: "z", shape: [2], source: Noise),
+        (name: "label", shape: [], source: Labels),
+    ],
+    nodes: [
+        (name: "mix", op: Concat(), inputs: ["point", "z"]),
+        (name: "fc1", op: Linear(out_features: 8), inputs: ["mix"]),
+        (name: "act", op: ReLU(), inputs: ["fc1"]),
+        (name: "logits", op: Linear(out_features: 2), inputs: ["act"]),
+        (name: "loss_a", op: CrossEntropyLoss(), inputs: ["logits", "label"]),
+        (name: "side", op: Linear(out_features: 2), inputs: ["act"]),
+        (name: "loss_b", op: CrossEntropyLoss(), inputs: ["side", "label"]),
+    ],
+    training: (
+        optimizer: Adam(lr: 0.01),
+        batch_size: 50,
+        epochs: 3,
+        seed: 2,
+        dataset: "spirals:train=500,valid=100",
+        phases: [
+            (name: "a", losses: ["loss_a"], updates: ["fc1", "logits"]),
+            (name: "b", losses: ["loss_b"], updates: ["side"], optimizer: Sgd(lr: 0.1, momentum: 0.9), every: 2),
+        ],
+    ),
+)"#;
+
+/// Phases log their losses per step, and a run stopped part-way and resumed reproduces
+/// the uninterrupted run's metrics step for step (every phase's optimizer state is kept).
+#[test]
+fn phases_log_their_losses_and_resume_exactly() {
+    let dir = temp_dir("phases");
+    let graph = dir.join("phases.ron");
+    std::fs::write(&graph, PHASES_GRAPH).unwrap();
+    let (whole, parts) = (dir.join("whole"), dir.join("parts"));
+    let train = || {
+        let mut c = hyphae();
+        c.arg("train").arg(&graph);
+        c
+    };
+    let (code, _, err) = run(train().arg("--out").arg(&whole));
+    assert_eq!(code, 0, "{err}");
+    let a = step_metrics(&whole);
+    // 10 batches an epoch: phase a on each, phase b on every second; 15 steps an epoch
+    assert_eq!(
+        a.iter().filter(|l| l.contains("\"kind\":\"step\"")).count(),
+        30
+    );
+    assert!(
+        a[0].contains("\"loss.a\":") && a[0].contains("\"loss.b\":"),
+        "{}",
+        a[0]
+    );
+    assert!(
+        a[1].contains("\"loss.a\":") && !a[1].contains("\"loss.b\":"),
+        "{}",
+        a[1]
+    );
+    // stop mid-epoch 2 (max 19 steps: its third batch runs both phases, to step 20), resume
+    let (code, _, err) = run(train().args(["--max-steps", "19", "--out"]).arg(&parts));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(train().arg("--resume").arg(&parts));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(a, step_metrics(&parts));
+    // a bad phase is a checked error naming it
+    let bad = PHASES_GRAPH.replace("updates: [\"side\"]", "updates: [\"logits\"]");
+    std::fs::write(&graph, bad).unwrap();
+    let (code, _, err) = run(hyphae().arg("check").arg(&graph));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("phases `b`") && err.contains("already updated by phase `a`"),
+        "{err}"
     );
 }

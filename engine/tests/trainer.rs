@@ -255,3 +255,68 @@ fn validation_loss_is_per_sample_for_sum_reduced_losses() {
         "mean {mean} vs sum {sum}"
     );
 }
+
+/// A phase step changes only its nodes' parameters, minimises only its losses, and
+/// leaves the graph's losses and optimizer as they were.
+#[test]
+fn a_phase_updates_only_its_nodes() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "point", shape: [2]), (name: "label", shape: [], source: Labels)],
+    nodes: [
+        (name: "fc1", op: Linear(out_features: 4), inputs: ["point"]),
+        (name: "logits", op: Linear(out_features: 2), inputs: ["fc1"]),
+        (name: "loss_a", op: CrossEntropyLoss(), inputs: ["logits", "label"]),
+        (name: "side", op: Linear(out_features: 2), inputs: ["fc1"]),
+        (name: "loss_b", op: CrossEntropyLoss(), inputs: ["side", "label"]),
+    ],
+    training: (optimizer: Adam(lr: 0.1), batch_size: 8, seed: 1),
+)"#;
+    let graph = ValidGraph::from_ron(text, "phase.ron").unwrap();
+    let (fc1, side, loss_b) = (
+        graph.node_index("fc1").unwrap(),
+        graph.node_index("side").unwrap(),
+        graph.node_index("loss_b").unwrap(),
+    );
+    let mut rt = hyphae::ecs::Runtime::new(graph).unwrap();
+    let x = hyphae::Tensor::new(&[2, 2], vec![0.5, -1.0, 2.0, 0.3]).unwrap();
+    let y = hyphae::Tensor::new(&[2], vec![1.0, 0.0]).unwrap();
+    let before = rt.state_dict();
+    let sgd = hyphae::graph::Optimizer::Sgd {
+        lr: 0.5,
+        momentum: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    let out = rt
+        .train_phase(vec![x.clone(), y.clone()], &[loss_b], &[side], &sgd)
+        .unwrap();
+    assert_eq!(out.lr, 0.5, "the phase's optimizer");
+    let loss_b_value = rt.output("loss_b").unwrap().item().unwrap() as f64;
+    assert!(
+        (out.loss - loss_b_value).abs() < 1e-6,
+        "only loss_b is minimised"
+    );
+    for ((name, a), (_, b)) in before.iter().zip(rt.state_dict()) {
+        assert_eq!(a.data() != b.data(), name.starts_with("side."), "{name}");
+    }
+    // afterwards the graph's own losses and optimizer again: every parameter moves
+    let before = rt.state_dict();
+    let out = rt.train_step(vec![x.clone(), y.clone()]).unwrap();
+    assert_eq!(out.lr, 0.1);
+    let both = ["loss_a", "loss_b"].map(|n| rt.output(n).unwrap().item().unwrap() as f64);
+    assert!(
+        (out.loss - (both[0] + both[1])).abs() < 1e-6,
+        "the sum of all losses"
+    );
+    for ((name, a), (_, b)) in before.iter().zip(rt.state_dict()) {
+        assert_ne!(a.data(), b.data(), "{name}");
+    }
+    // a phase over fc1 alone moves fc1 only
+    let before = rt.state_dict();
+    rt.train_phase(vec![x, y], &[loss_b], &[fc1], &sgd).unwrap();
+    for ((name, a), (_, b)) in before.iter().zip(rt.state_dict()) {
+        assert_eq!(a.data() != b.data(), name.starts_with("fc1."), "{name}");
+    }
+}

@@ -83,7 +83,8 @@ pub fn data_spec(s: &str) -> Result<String, String> {
     if spec.is_empty() {
         return Err(format!("is empty; valid specs: {}", crate::data::SPECS));
     }
-    if let Some(dir) = spec.strip_prefix("mnist:") {
+    if let Some(rest) = spec.strip_prefix("mnist:") {
+        let (dir, _) = crate::data::csv::split_spec(rest);
         check_readable_dir(Path::new(dir)).map_err(|e| format!("MNIST folder `{dir}` {e}"))?;
     } else if let Some(rest) = spec.strip_prefix("csv:") {
         // `csv:FILE[:options]`, split as the CSV loader splits it.

@@ -19,6 +19,10 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
         .map(|(i, decl)| {
             let mut shape = vec![batch];
             shape.extend_from_slice(&decl.shape);
+            // noise and constant inputs as training makes them
+            if let Some(t) = decl.source.draw(batch, &decl.shape, 7, 0) {
+                return t;
+            }
             if decl.source == Source::Features {
                 let vocabulary =
                     g.file
@@ -33,6 +37,11 @@ pub fn synthetic_batch(g: &ValidGraph, batch: usize, rng: &mut Rng) -> Vec<Tenso
                         });
                 return match vocabulary {
                     Some(v) => Tensor::from_fn(&shape, |_| rng.below(v.max(1)) as f32),
+                    // a graph with BCELoss may compare its input with probabilities (a
+                    // VAE's reconstruction against the image): pixels in [0, 1) then
+                    None if g.file.nodes.iter().any(|n| matches!(n.op, Op::BceLoss(_))) => {
+                        Tensor::uniform(&shape, 0.0, 1.0, rng)
+                    }
                     None => Tensor::normal(&shape, 0.0, 1.0, rng),
                 };
             }

@@ -113,7 +113,7 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
     );
     let class_names = split.preprocessing.class_names.clone();
     let mut t = Trainer::new(
-        g,
+        g.clone(),
         Split::new(dataset.clone(), dataset.clone()),
         TrainOptions::default(),
     )?;
@@ -137,6 +137,7 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
         t.runtime_mut(),
         &dataset,
     )?;
+    super::image_eval::print_psnr(&g, &t.runtime_mut().model(), &dataset)?;
     if let Some(conf) = &r.confusion {
         let name = |i: usize| class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
         let width = (0..conf.len())

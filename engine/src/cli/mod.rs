@@ -1,13 +1,15 @@
 //! The `hyphae` command line: train, check, summary, ops, eval, predict, generate, grads,
-//! bench.
+//! bench, sample.
 
 mod args;
 mod bench;
 mod bench_data;
 mod commands;
 mod generate;
+mod image_eval;
 mod inference;
 mod progress;
+mod sample;
 mod sequence_eval;
 mod train;
 
@@ -164,6 +166,9 @@ pub enum Command {
     /// a few epochs (decoding, augmenting, normalising as training would, no model) and
     /// prints images/s per epoch and their median.
     BenchData(bench_data::BenchDataArgs),
+    /// A PNG grid of a node's per-sample outputs as images (generator samples, VAE
+    /// decodings, reconstructions, super-resolved images).
+    Sample(sample::SampleArgs),
 }
 
 /// Runs the program; returns the process exit code.
@@ -252,6 +257,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             bench::bench(&graph, steps, executor, profile)
         }
         Command::BenchData(args) => bench_data::bench_data(args),
+        Command::Sample(args) => sample::sample(args),
     }
 }
 

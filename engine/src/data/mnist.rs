@@ -4,7 +4,7 @@
 //! is an error naming the file and the problem: a download that went wrong should be
 //! obvious from the message alone.
 
-use super::{Dataset, Split};
+use super::{Dataset, Options, Split};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use std::io::Read;
@@ -32,9 +32,15 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
     [plain, gz].into_iter().find(|p| p.is_file())
 }
 
-/// Loads `DIR`: train = the train split and valid = t10k when both exist, otherwise the one
-/// split present is cut 80/20 in file order (first 80% train).
-pub(crate) fn load(dir: &str) -> Result<Split> {
+/// Loads `DIR[:normalize=false]`: train = the train split and valid = t10k when both exist,
+/// otherwise the one split present is cut 80/20 in file order (first 80% train). Pixels are
+/// standardised with [`MEAN`] and [`STD`] unless `normalize=false`, which keeps them in
+/// [0, 1] (what a VAE's BCE against its input needs).
+pub(crate) fn load(rest: &str) -> Result<Split> {
+    let (dir, opts) = super::csv::split_spec(rest);
+    let mut opts = Options::parse("mnist", opts)?;
+    let normalize = opts.take("normalize", true)?;
+    opts.finish(&["normalize"])?;
     let dir = Path::new(dir);
     if !dir.is_dir() {
         return Err(file_err(dir, "MNIST directory not found"));
@@ -45,7 +51,7 @@ pub(crate) fn load(dir: &str) -> Result<Split> {
         let labels_name = format!("{prefix}-labels-idx1-ubyte");
         match (find(dir, &images_name), find(dir, &labels_name)) {
             (None, None) => {}
-            (Some(i), Some(l)) => splits.push(load_pair(&i, &l)?),
+            (Some(i), Some(l)) => splits.push(load_pair(&i, &l, normalize)?),
             (Some(_), None) => {
                 return Err(file_err(
                     &dir.join(&labels_name),
@@ -84,8 +90,9 @@ pub(crate) fn load(dir: &str) -> Result<Split> {
     }
 }
 
-/// One split: images `[N, 1, rows, cols]` standardised, labels `[N]`.
-fn load_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
+/// One split: images `[N, 1, rows, cols]` in [0, 1], standardised if `normalize`, labels
+/// `[N]`.
+fn load_pair(images_path: &Path, labels_path: &Path, normalize: bool) -> Result<Dataset> {
     let (dims, pixels) = read_idx(images_path, IMAGES_MAGIC, 3)?;
     let (ldims, label_bytes) = read_idx(labels_path, LABELS_MAGIC, 1)?;
     let (n, rows, cols) = (dims[0], dims[1], dims[2]);
@@ -109,9 +116,10 @@ fn load_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
             format!("label {i} is {v}, outside 0..{}", CLASSES - 1),
         ));
     }
+    let (mean, std) = if normalize { (MEAN, STD) } else { (0.0, 1.0) };
     let features = pixels
         .iter()
-        .map(|&p| (p as f32 / 255.0 - MEAN) / STD)
+        .map(|&p| (p as f32 / 255.0 - mean) / std)
         .collect();
     Dataset::new(
         "mnist",
@@ -348,6 +356,12 @@ mod tests {
         assert_eq!(s.valid.labels.data(), &[0.0, 1.0, 2.0, 3.0, 4.0]);
         let px = s.train.features.tensor().unwrap().data()[6 * 3];
         assert!((px - (3.0 / 255.0 - MEAN) / STD).abs() < 1e-6);
+        // normalize=false keeps the pixels in [0, 1]; an unknown option is an error
+        let raw = load(&format!("{}:normalize=false", d.display())).unwrap();
+        let px = raw.train.features.tensor().unwrap().data()[6 * 3];
+        assert!((px - 3.0 / 255.0).abs() < 1e-7);
+        let e = load(&format!("{}:normalise=false", d.display())).unwrap_err();
+        assert!(e.to_string().contains("unknown option `normalise`"), "{e}");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -19,6 +19,7 @@ mod options;
 pub mod preprocess;
 pub mod sequences;
 mod shapes;
+pub mod superres;
 
 pub use augment::Draw;
 pub use features::Features;
@@ -35,10 +36,11 @@ use std::path::Path;
 /// Every spec [`load`] accepts, for error messages and help text.
 pub const SPECS: &str = "xor, spirals[:classes=2|3,train=N,valid=N,noise=F], \
 moons[:train=N,valid=N,noise=F], sine[:train=N,valid=N,noise=F], \
-shapes[:train=N,valid=N], mnist:DIR, \
+shapes[:train=N,valid=N], mnist:DIR[:normalize=false], \
 csv:FILE[:label=COL,sep=;,header=yes|no|auto,drop=COL,COL,na=error|drop|mean,task=classify|regress], \
 images:DIR[:size=HxW,channels=gray|rgb,mean=M/M/M,std=S/S/S,normalize=no,cache=MB,workers=N], \
-addition[:digits=1|2|3], text:FILE[:seq=N], sinewaves[:seq=N,train=N,valid=N]";
+addition[:digits=1|2|3], text:FILE[:seq=N], sinewaves[:seq=N,train=N,valid=N], \
+superres:<image dataset spec>[,scale=S]";
 
 /// Samples with their labels. The first dimension of both tensors is the sample index.
 #[derive(Clone, Debug, PartialEq)]
@@ -293,9 +295,11 @@ pub fn resolve_spec(spec: &str, base: &Path) -> String {
     let Some((kind, rest)) = spec.split_once(':') else {
         return spec.to_string();
     };
+    if kind == "superres" {
+        return superres::resolve(rest, |inner| resolve_spec(inner, base));
+    }
     let (path, opts) = match kind {
-        "csv" | "images" | "text" => csv::split_spec(rest),
-        "mnist" => (rest, None),
+        "csv" | "images" | "mnist" | "text" => csv::split_spec(rest),
         _ => return spec.to_string(),
     };
     if path.is_empty() {
@@ -337,6 +341,7 @@ fn load_spec(spec: &str, seed: u64, fitted: Option<&Preprocessing>) -> Result<Sp
             let (path, opts) = csv::split_spec(need_path("file")?);
             sequences::text::load(path, Options::parse(kind, opts)?, fitted)
         }
+        "superres" => superres::load(rest.unwrap_or(""), |inner| load_spec(inner, seed, fitted)),
         _ => Err(spec_error(format!(
             "unknown dataset `{spec}`; valid specs: {SPECS}"
         ))),

@@ -120,6 +120,15 @@ pub struct Topology {
     pub losses: Vec<Entity>,
     /// Every parameter entity, in graph order (node order, then the op's order).
     pub params: Vec<Entity>,
+    /// Every node entity, in the graph file's order.
+    pub nodes: Vec<Entity>,
+}
+
+/// The training phase being stepped: the nodes whose parameters the optimizer updates
+/// (None: every trainable parameter, the graph without phases).
+#[derive(Resource, Debug, Default)]
+pub struct ActivePhase {
+    pub updates: Option<Vec<Entity>>,
 }
 
 /// The batch to load at the next step, one tensor per data input.

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::graph::{Ref, ValidGraph};
 use crate::ops::Ctx;
-use crate::tensor::Tensor;
+use crate::tensor::{Rng, Tensor};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -30,6 +30,18 @@ impl Model {
     /// only feed losses may be omitted by passing an empty tensor). Returns every node's
     /// output, in node order; loss nodes whose inputs are missing are skipped.
     pub fn forward_all(&self, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+        self.forward_with(inputs, 0, &[])
+    }
+
+    /// [`Model::forward_all`] with the seed of the ops that draw (Reparameterize), and
+    /// `overrides`: nodes (by index) whose output is the given tensor instead of their op's
+    /// (a VAE's code replaced by draws from the prior, to decode samples).
+    pub fn forward_with(
+        &self,
+        inputs: &[Tensor],
+        seed: u64,
+        overrides: &[(usize, Tensor)],
+    ) -> Result<Vec<Option<Tensor>>> {
         let g = &*self.graph;
         if inputs.len() != g.file.inputs.len() {
             return Err(Error::Other(format!(
@@ -44,10 +56,13 @@ impl Model {
             offsets.push(acc);
             acc += n.params.len();
         }
-        let ctx = Ctx::eval();
         let mut outputs: Vec<Option<Tensor>> = vec![None; g.nodes.len()];
         for bucket in &g.buckets {
             for &i in bucket {
+                if let Some((_, t)) = overrides.iter().find(|(k, _)| *k == i) {
+                    outputs[i] = Some(t.clone());
+                    continue;
+                }
                 let info = &g.nodes[i];
                 let ins: Option<Vec<&Tensor>> = info
                     .sources
@@ -62,6 +77,10 @@ impl Model {
                     .iter()
                     .collect();
                 let decl = &g.file.nodes[i];
+                let ctx = Ctx {
+                    seed: Rng::derived(seed, i as u64).next_u64(),
+                    ..Ctx::eval()
+                };
                 let f = decl
                     .op
                     .layer()

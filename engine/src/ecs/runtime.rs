@@ -7,7 +7,7 @@ use super::model::Model;
 use super::schedules::Schedules;
 use super::systems::EventSink;
 use crate::error::{Error, Result};
-use crate::graph::{Source, ValidGraph};
+use crate::graph::{Optimizer, Source, ValidGraph};
 use crate::tensor::Tensor;
 use crate::train::schedule::lr_at;
 use bevy_ecs::prelude::*;
@@ -185,6 +185,35 @@ impl Runtime {
             lr,
             non_finite_node: st.non_finite_node.clone(),
         })
+    }
+
+    /// One training step of a phase: minimises the sum of the loss nodes `losses` (node
+    /// indices) and updates only the parameters of the nodes `updates`, with `optimizer`
+    /// (its state is each parameter's own, as in [`Runtime::train_step`]). The graph's
+    /// losses and optimizer are restored afterwards, whatever the outcome.
+    pub fn train_phase(
+        &mut self,
+        batch: Vec<Tensor>,
+        losses: &[usize],
+        updates: &[usize],
+        optimizer: &Optimizer,
+    ) -> Result<StepOutcome> {
+        let nodes = self.world.resource::<Topology>().nodes.clone();
+        let entities = |idx: &[usize]| idx.iter().filter_map(|&i| nodes.get(i).copied()).collect();
+        let all_losses = std::mem::replace(
+            &mut self.world.resource_mut::<Topology>().losses,
+            entities(losses),
+        );
+        self.world.resource_mut::<ActivePhase>().updates = Some(entities(updates));
+        let base = std::mem::replace(
+            &mut self.world.resource_mut::<Hyper>().optimizer,
+            optimizer.clone(),
+        );
+        let outcome = self.train_step(batch);
+        self.world.resource_mut::<Topology>().losses = all_losses;
+        self.world.resource_mut::<ActivePhase>().updates = None;
+        self.world.resource_mut::<Hyper>().optimizer = base;
+        outcome
     }
 
     /// Forward only, in eval mode (running statistics, no dropout); returns the loss.

@@ -418,6 +418,7 @@ type OptimizerItem<'a> = (
 pub fn optimizer(
     hyper: Res<Hyper>,
     st: Res<StepState>,
+    phase: Res<ActivePhase>,
     mut params: Query<OptimizerQuery, TrainableParams>,
     mut profile: ResMut<Profile>,
 ) {
@@ -446,8 +447,11 @@ pub fn optimizer(
         }
     };
     // Parameters are independent: update them in parallel when there is enough work.
+    // A phase updates only its nodes' parameters.
+    let in_phase = |p: &Param| phase.updates.as_ref().is_none_or(|u| u.contains(&p.node));
     let items: Vec<OptimizerItem<'_>> = params
         .iter_mut()
+        .filter(|(p, ..)| in_phase(p))
         .map(|(p, v, g, s, u)| (p, v.into_inner(), g, s.into_inner(), u.into_inner()))
         .collect();
     let total: usize = items.iter().map(|i| i.1.0.numel()).sum();

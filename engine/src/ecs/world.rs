@@ -105,7 +105,9 @@ pub fn build(graph: &ValidGraph) -> World {
         inputs,
         losses: graph.losses.iter().map(|&i| node_entities[i]).collect(),
         params: all_params,
+        nodes: node_entities,
     });
+    world.insert_resource(ActivePhase::default());
     world.insert_resource(Batch::default());
     world.insert_resource(Hyper {
         optimizer: training.optimizer.clone(),

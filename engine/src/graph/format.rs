@@ -37,24 +37,31 @@ pub enum Source {
     Noise,
     /// Uniform noise in [0, 1) drawn for every batch (PyTorch's `rand`).
     UniformNoise,
+    /// All ones (`torch.ones`): a constant target, e.g. a GAN's "real" labels.
+    Ones,
+    /// All zeros (`torch.zeros`): a GAN's "fake" labels.
+    Zeros,
 }
 
 impl Source {
     /// Every source, in the order the editor offers them.
-    pub const ALL: [Source; 4] = [
+    pub const ALL: [Source; 6] = [
         Source::Features,
         Source::Labels,
         Source::Noise,
         Source::UniformNoise,
+        Source::Ones,
+        Source::Zeros,
     ];
 
-    /// Whether the input is drawn by hyphae rather than read from the data.
+    /// Whether hyphae makes the input (noise or a constant) rather than reading it from
+    /// the data.
     pub fn is_noise(self) -> bool {
-        matches!(self, Source::Noise | Source::UniformNoise)
+        !matches!(self, Source::Features | Source::Labels)
     }
 
-    /// A batch of `batch` samples of this noise with per-sample `shape`, drawn from
-    /// `(seed, stream)`; None for the data sources.
+    /// A batch of `batch` samples of this noise or constant with per-sample `shape`, drawn
+    /// from `(seed, stream)`; None for the data sources.
     pub fn draw(
         self,
         batch: usize,
@@ -68,6 +75,8 @@ impl Source {
         match self {
             Source::Noise => Some(crate::tensor::Tensor::normal(&full, 0.0, 1.0, &mut rng)),
             Source::UniformNoise => Some(crate::tensor::Tensor::uniform(&full, 0.0, 1.0, &mut rng)),
+            Source::Ones => Some(crate::tensor::Tensor::ones(&full)),
+            Source::Zeros => Some(crate::tensor::Tensor::zeros(&full)),
             Source::Features | Source::Labels => None,
         }
     }
@@ -272,6 +281,10 @@ mod noise_tests {
         assert_eq!(a.data(), Source::Noise.draw(4, &[3], 1, 0).unwrap().data());
         assert_ne!(a.data(), Source::Noise.draw(4, &[3], 1, 1).unwrap().data());
         assert_ne!(a.data(), Source::Noise.draw(4, &[3], 2, 0).unwrap().data());
+        let ones = Source::Ones.draw(3, &[2], 1, 0).unwrap();
+        assert_eq!((ones.shape(), ones.data()), (&[3, 2][..], &[1.0; 6][..]));
+        assert_eq!(Source::Zeros.draw(2, &[], 1, 0).unwrap().data(), &[0.0; 2]);
+        assert!(Source::Ones.is_noise() && !Source::Labels.is_noise());
         let u = Source::UniformNoise.draw(100, &[], 1, 0).unwrap();
         assert!(u.data().iter().all(|v| (0.0..1.0).contains(v)));
         assert!(Source::Features.draw(4, &[3], 1, 0).is_none());

@@ -4,6 +4,7 @@
 pub mod format;
 pub mod infer;
 pub mod memory;
+pub mod phases;
 pub mod summary;
 pub mod training;
 pub mod validate;

@@ -165,6 +165,10 @@ pub struct Training {
     /// `eval` and `predict` see the images as they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub augment: Option<Augment>,
+    /// Alternating optimisation of parts of the graph (see [`super::phases`]); empty:
+    /// every parameter trains on the sum of all losses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<super::phases::Phase>,
 }
 
 /// Seeded augmentation of training images, torchvision's transforms in this order:
@@ -246,6 +250,7 @@ impl Default for Training {
             dataset: None,
             stats_every: 10,
             augment: None,
+            phases: Vec::new(),
         }
     }
 }

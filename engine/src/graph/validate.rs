@@ -153,6 +153,7 @@ impl ValidGraph {
         let infos = check_shapes(&mut ck, &file, &wiring, shapes);
         check_layout(&mut ck, &file, &names);
         check_training(&mut ck, &file.training);
+        check_phases(&mut ck, &file, &infos);
 
         if !ck.errors.is_empty() {
             ck.errors
@@ -397,6 +398,36 @@ fn check_input(ck: &mut Checker<'_>, input: &InputDecl) {
         );
     } else if let Some(why) = super::memory::oversized_input(&input.shape) {
         ck.node_error(&input.name, why);
+    }
+}
+
+/// Phases name loss nodes and nodes with parameters, each node in one phase; errors point
+/// at the phase's name in the file.
+fn check_phases(ck: &mut Checker<'_>, file: &GraphFile, infos: &[Option<NodeInfo>]) {
+    let nodes: Vec<(&str, bool, bool)> = file
+        .nodes
+        .iter()
+        .zip(infos)
+        .map(|(n, info)| match info {
+            Some(i) => (n.name.as_str(), i.is_loss, !i.params.is_empty()),
+            // a node whose shape failed is reported already: no second error through it
+            None => (n.name.as_str(), true, true),
+        })
+        .collect();
+    for (phase, message) in super::phases::problems(&file.training.phases, &nodes) {
+        let pos = ck.text.and_then(|t| {
+            let section = find_key(t, "phases", 0)?;
+            let at = t[section..]
+                .find(&format!("\"{phase}\""))
+                .map_or(section, |k| section + k);
+            Some(super::format::line_col(t, at))
+        });
+        ck.error(
+            None,
+            None,
+            pos,
+            format!("training.phases `{phase}`: {message}"),
+        );
     }
 }
 

@@ -386,5 +386,6 @@ impl Describe for BceWithLogitsLoss {
 }
 
 impl Describe for GaussianKlLoss {
-    const DOC: &'static str = "KL(N(mu, exp(logvar)) ‖ N(0, 1)), summed over latents, averaged over the batch.";
+    const DOC: &'static str = "KL(N(mu, exp(logvar)) ‖ N(0, 1)), summed over latents; mean: averaged over the batch, sum: summed (PyTorch's vae example).";
+    const FIELDS: &'static [FieldSchema] = &[REDUCTION];
 }

@@ -150,8 +150,14 @@ impl MetricsLog {
             }
         }
         let acc = r.accuracy.map_or("null".to_string(), |a| format!("{a}"));
+        // Graphs with phases: each phase's loss as `"loss.NAME"`.
+        let phases: String = r
+            .phase_losses
+            .iter()
+            .map(|(name, l)| format!(",\"loss.{}\":{}", json_escape(name), json_num(*l)))
+            .collect();
         self.write(format!(
-            "{{\"kind\":\"step\",\"step\":{},\"epoch\":{},\"loss\":{},\"accuracy\":{acc},\"lr\":{},\"wall\":{wall:.4}}}",
+            "{{\"kind\":\"step\",\"step\":{},\"epoch\":{},\"loss\":{}{phases},\"accuracy\":{acc},\"lr\":{},\"wall\":{wall:.4}}}",
             r.outcome.step,
             r.epoch,
             json_num(r.outcome.loss),
@@ -202,6 +208,12 @@ pub struct StatsRecord {
     pub step: u64,
     pub nodes: Vec<(String, TensorStats)>,
     pub params: Vec<(String, ParamStats)>,
+}
+
+/// `s` as the inside of a JSON string.
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted.trim_matches('"').to_string()
 }
 
 /// JSON has no NaN/Inf: write them as null.

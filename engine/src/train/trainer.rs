@@ -8,6 +8,8 @@
 //! optimizer state, the step counter (LR schedule and dropout seeds derive from it) and
 //! the position in the epoch (the shuffle order derives from (seed, epoch)).
 
+mod phases;
+
 use super::checkpoint::{Checkpoint, graph_hash};
 use super::metrics::MetricsLog;
 use super::run_dir;
@@ -85,6 +87,9 @@ pub struct StepReport {
     /// Accuracy on this batch (classifiers).
     pub accuracy: Option<f64>,
     pub samples_per_sec: f64,
+    /// Graphs with training phases: each phase run on this batch, with its loss (the
+    /// outcome's loss is their sum).
+    pub phase_losses: Vec<(String, f64)>,
 }
 
 /// End of an epoch.
@@ -146,6 +151,8 @@ pub struct Trainer {
     acc: EpochSums,
     /// Loss nodes reduced by `sum` (see [`Trainer::samples_loss`]).
     sum_losses: Vec<String>,
+    /// The graph's training phases; empty: one step on all losses and parameters.
+    phases: Vec<phases::PhasePlan>,
     graph_hash: String,
     started: Instant,
     wall_offset: f64,
@@ -228,7 +235,9 @@ impl Trainer {
             .filter(|n| n.op.sums_over_batch())
             .map(|n| n.name.clone())
             .collect();
+        let phases = phases::plans(&graph)?;
         Ok(Trainer {
+            phases,
             runtime: Runtime::new(graph)?,
             train,
             valid,
@@ -333,10 +342,17 @@ impl Trainer {
     /// batch) once. Divided by the samples seen, that gives the per-sample loss PyTorch's
     /// examples report (e.g. the VAE's `test_loss / len(dataset)`) for either reduction.
     fn samples_loss(&mut self, total: f64, n: usize) -> f64 {
+        let all = self.sum_losses.clone();
+        self.samples_loss_of(total, n, &all)
+    }
+
+    /// [`Trainer::samples_loss`] of a step that minimised only the loss nodes `losses`.
+    fn samples_loss_of(&mut self, total: f64, n: usize, losses: &[String]) -> f64 {
         let summed: f64 = self
             .sum_losses
             .clone()
             .iter()
+            .filter(|node| losses.contains(node))
             .filter_map(|node| self.runtime.output(node).and_then(|v| v.item().ok()))
             .map(f64::from)
             .sum();
@@ -401,9 +417,18 @@ impl Trainer {
         }
         let t0 = Instant::now();
         let n = x.dim(0);
-        let outcome = self
-            .runtime
-            .train_step(self.batch(x, y.clone(), self.runtime.step())?)?;
+        let (outcome, phase_losses, samples_loss) = if self.phases.is_empty() {
+            let outcome =
+                self.runtime
+                    .train_step(self.batch(x, y.clone(), self.runtime.step())?)?;
+            let samples_loss = self.samples_loss(outcome.loss, n);
+            (outcome, Vec::new(), samples_loss)
+        } else {
+            let batch_index =
+                self.epoch * self.batches_per_epoch() as u64 + self.batch_in_epoch as u64;
+            let p = self.train_phases(&x, &y, batch_index)?;
+            (p.outcome, p.losses, p.samples_loss)
+        };
         self.batch_in_epoch += 1;
         if let Some(node) = outcome.non_finite_node.clone() {
             return Ok(Event::NonFinite {
@@ -416,7 +441,7 @@ impl Trainer {
             self.acc.correct += c as u64;
             self.acc.counted += k as u64;
         }
-        self.acc.loss_sum += self.samples_loss(outcome.loss, n);
+        self.acc.loss_sum += samples_loss;
         self.acc.seen += n as u64;
         let report = StepReport {
             accuracy: acc.map(|(c, k)| c as f64 / k.max(1) as f64),
@@ -425,6 +450,7 @@ impl Trainer {
             batches: self.batches_per_epoch(),
             samples_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             outcome,
+            phase_losses,
         };
         let wall = self.wall();
         if let Some(m) = self.metrics.as_mut() {

@@ -10,6 +10,7 @@
 
 mod cache;
 mod decode;
+pub mod grid;
 mod layout;
 mod options;
 

@@ -1,18 +1,30 @@
 //! GaussianKLLoss: the VAE regulariser `KL(N(mu, exp(logvar)) ‖ N(0, 1))`
 //! `= -0.5·Σ(1 + logvar - mu² - exp(logvar))`, summed over the latent dims and averaged
-//! over the batch: inputs `mu` and `logvar` of shape `[N, D]` (or `[N, D, ...]`), output
-//! `Σ_{n,d} KLₙ,d / N`. That is the usual VAE code
-//! `-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())` divided by the batch size, so
-//! the value does not grow with N. Both inputs are differentiable:
-//! `∂/∂mu = mu/N`, `∂/∂logvar = (exp(logvar) - 1)/(2N)`.
+//! over the batch or summed: inputs `mu` and `logvar` of shape `[N, D]` (or `[N, D, ...]`).
+//!
+//! - `reduction: mean` (the default): `Σ_{n,d} KLₙ,d / N`, the divergence per *sample*, so
+//!   the value does not grow with N. The mean is over samples, not elements, because a
+//!   sample's divergence is the sum over its latent dims (PyTorch's `KLDivLoss` calls this
+//!   `batchmean`).
+//! - `reduction: sum`: `Σ_{n,d} KLₙ,d`, PyTorch's vae example
+//!   `-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())`, to pair with a
+//!   `BCELoss(reduction: sum)` as that example does.
+//!
+//! Both inputs are differentiable: `∂/∂mu = mu/k`, `∂/∂logvar = (exp(logvar) - 1)/(2k)`,
+//! with `k` = N (mean) or 1 (sum).
 
 use super::PairLoss;
+use super::reduction::Reduction;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GaussianKlLoss {}
+pub struct GaussianKlLoss {
+    /// `mean`: per sample (÷ N); `sum`: over the batch.
+    #[serde(default)]
+    pub reduction: Reduction,
+}
 
 impl PairLoss for GaussianKlLoss {
     const OP: &'static str = "GaussianKLLoss";
@@ -30,9 +42,12 @@ impl PairLoss for GaussianKlLoss {
         Ok(())
     }
 
-    /// The batch size: the sum over latent dims is averaged over samples only.
+    /// The batch size (mean) or 1 (sum): the sum over latent dims is never averaged.
     fn divisor(&self, shape: &[usize]) -> f64 {
-        shape[0] as f64
+        match self.reduction {
+            Reduction::Mean => shape[0] as f64,
+            Reduction::Sum => 1.0,
+        }
     }
 
     #[inline(always)]
@@ -59,7 +74,7 @@ mod tests {
         // (-0.5 * torch.sum(1 + lv - mu**2 - lv.exp()) / 2).item()   1.9354051351547241
         let mu = Tensor::new(&[2, 3], vec![0.5, -1., 0., 2., 0.1, -0.3]).unwrap();
         let lv = Tensor::new(&[2, 3], vec![0., 0.5, -1., 1., -2., 0.2]).unwrap();
-        let y = GaussianKlLoss {}
+        let y = GaussianKlLoss::default()
             .forward(&Ctx::eval(), &[&mu, &lv], &[])
             .unwrap()
             .output;
@@ -67,22 +82,63 @@ mod tests {
         assert!((y.item().unwrap() as f64 - 1.9354051351547241).abs() < 1e-6);
         // the prior itself has zero divergence
         let z = Tensor::zeros(&[4, 8]);
-        let y = GaussianKlLoss {}.forward(&Ctx::eval(), &[&z, &z], &[]);
+        let y = GaussianKlLoss::default().forward(&Ctx::eval(), &[&z, &z], &[]);
         assert_eq!(y.unwrap().output.item().unwrap(), 0.0);
+    }
+
+    /// PyTorch's vae example's KL term and its gradients:
+    /// ```python
+    /// mu = torch.tensor([[0.5, -1., 0.], [2., 0.1, -0.3]], requires_grad=True)
+    /// lv = torch.tensor([[0., 0.5, -1.], [1., -2., 0.2]], requires_grad=True)
+    /// kld = -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp()); kld.backward()
+    /// print(kld.item(), mu.grad.flatten().tolist(), lv.grad.flatten().tolist())
+    /// ```
+    #[test]
+    fn sum_reduction_matches_pytorch_vae_example() {
+        let mu = Tensor::new(&[2, 3], vec![0.5, -1., 0., 2., 0.1, -0.3]).unwrap();
+        let lv = Tensor::new(&[2, 3], vec![0., 0.5, -1., 1., -2., 0.2]).unwrap();
+        let loss = GaussianKlLoss {
+            reduction: Reduction::Sum,
+        };
+        let fwd = loss.forward(&Ctx::train(0), &[&mu, &lv], &[]).unwrap();
+        assert_close(fwd.output.data(), &[3.870_810_2], 1e-5);
+        let bwd = loss
+            .backward(&Ctx::train(0), &[&mu, &lv], &[], &fwd, &Tensor::scalar(1.0))
+            .unwrap();
+        assert_close(
+            bwd.inputs[0].as_ref().unwrap().data(),
+            &[0.5, -1.0, 0.0, 2.0, 0.1, -0.3],
+            1e-6,
+        );
+        assert_close(
+            bwd.inputs[1].as_ref().unwrap().data(),
+            &[
+                0.0,
+                0.324_360_6,
+                -0.316_060_3,
+                0.859_140_9,
+                -0.432_332_4,
+                0.110_701_4,
+            ],
+            1e-6,
+        );
     }
 
     #[test]
     fn gradients() {
-        for shape in [vec![4, 6], vec![2, 3, 2, 2]] {
-            let mu = randn(&shape, 1);
-            let logvar = randn(&shape, 2).scale(0.5);
-            check_all_inputs(&GaussianKlLoss {}, &Ctx::train(0), &[mu, logvar], &[]);
+        for reduction in [Reduction::Mean, Reduction::Sum] {
+            for shape in [vec![4, 6], vec![2, 3, 2, 2]] {
+                let mu = randn(&shape, 1);
+                let logvar = randn(&shape, 2).scale(0.5);
+                let loss = GaussianKlLoss { reduction };
+                check_all_inputs(&loss, &Ctx::train(0), &[mu, logvar], &[]);
+            }
         }
     }
 
     #[test]
     fn shape_errors_name_op_ports_and_shapes() {
-        let l = GaussianKlLoss {};
+        let l = GaussianKlLoss::default();
         let err = shape_error(&l, &[&[8, 16], &[8, 32]]);
         assert_mentions(&err, &["GaussianKLLoss", "mu and logvar", "[8, 32]"]);
         assert!(l.output_shape(&[&[8], &[8]]).is_err());

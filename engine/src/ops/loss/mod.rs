@@ -115,6 +115,7 @@ impl crate::ops::Op {
             Op::CrossEntropyLoss(l) => l.reduction,
             Op::BceLoss(l) => l.reduction,
             Op::BceWithLogitsLoss(l) => l.reduction,
+            Op::GaussianKlLoss(l) => l.reduction,
             _ => return false,
         };
         reduction == Reduction::Sum
