@@ -173,10 +173,7 @@ pub fn randn(shape: &[usize], seed: u64) -> Tensor {
 
 /// Checks `layer`'s gradients for every input (and parameter) with the default settings.
 pub fn check_all_inputs(layer: &dyn Layer, ctx: &Ctx, inputs: &[Tensor], params: &[Tensor]) {
-    let all = vec![true; inputs.len()];
-    if let Err(e) = GradCheck::default().check(layer, ctx, inputs, params, &all) {
-        panic!("{e}");
-    }
+    check_case("gradient check", layer, ctx, inputs, params);
 }
 
 /// The message of the shape error `layer` gives for these input shapes.
@@ -315,5 +312,53 @@ pub fn assert_close_abs(got: &[f32], want: &[f32], tol: f32) {
     assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!((g - w).abs() <= tol, "element {i}: got {g}, want {w}");
+    }
+}
+
+/// Asserts a two-input loss's value (training mode) and the gradients of both inputs
+/// against PyTorch's literals, within `tol` (as [`assert_close`]).
+pub fn assert_loss_literals(
+    loss: &dyn Layer,
+    inputs: [&Tensor; 2],
+    value: f32,
+    grads: [&[f32]; 2],
+    tol: f32,
+) {
+    let ctx = Ctx::train(0);
+    let fwd = loss.forward(&ctx, &inputs, &[]).expect("forward");
+    assert_close(fwd.output.data(), &[value], tol);
+    let bwd = loss
+        .backward(&ctx, &inputs, &[], &fwd, &Tensor::scalar(1.0))
+        .expect("backward");
+    for (i, want) in grads.iter().enumerate() {
+        let got = bwd.inputs[i].as_ref().expect("an input gradient");
+        assert_close(got.data(), want, tol);
+    }
+}
+
+/// Checks a one-input op's gradients (its input and parameters) in training and in eval
+/// mode, where normalisations take different paths; `what` names the case on failure.
+pub fn check_in_train_and_eval(layer: &dyn Layer, x: &Tensor, params: &[Tensor], what: &str) {
+    for ctx in [Ctx::train(0), Ctx::eval()] {
+        let inputs = std::slice::from_ref(x);
+        if let Err(e) = GradCheck::default().check(layer, &ctx, inputs, params, &[true]) {
+            panic!("{what} {ctx:?}: {e}");
+        }
+    }
+}
+
+/// [`check_all_inputs`] naming the case a test's loop is at in the failure message.
+/// Returns how many elements were compared.
+pub fn check_case(
+    what: &str,
+    layer: &dyn Layer,
+    ctx: &Ctx,
+    inputs: &[Tensor],
+    params: &[Tensor],
+) -> usize {
+    let all = vec![true; inputs.len()];
+    match GradCheck::default().check(layer, ctx, inputs, params, &all) {
+        Ok(n) => n,
+        Err(e) => panic!("{what}: {e}"),
     }
 }

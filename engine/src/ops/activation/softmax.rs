@@ -329,6 +329,24 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// Asserts the op made by `op(dim)` matches [`reference`] within `tol` on seeded
+    /// inputs of each `(shape, dim)` case.
+    pub(crate) fn assert_matches_reference(
+        op: impl Fn(i64) -> Box<dyn Layer>,
+        log: bool,
+        cases: &[(Vec<usize>, i64)],
+        tol: f32,
+    ) {
+        for (shape, dim) in cases {
+            let x = randn(shape, 7).scale(3.0);
+            let y = op(*dim).forward(&Ctx::eval(), &[&x], &[]).unwrap().output;
+            let d = (dim + shape.len() as i64) as usize % shape.len();
+            for (a, b) in y.data().iter().zip(&reference(&x, d, log)) {
+                assert!((a - b).abs() < tol, "dim {dim}: {a} vs {b}");
+            }
+        }
+    }
+
     #[test]
     fn forward_values() {
         let x = Tensor::new(&[2, 3], vec![1., 2., 3., 1000., 1000., 1000.]).unwrap();
@@ -348,23 +366,13 @@ pub(crate) mod tests {
         for (a, b) in y.data().iter().zip(want) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }
-        for (shape, dim) in [
+        let cases = [
             (vec![2, 3, 4], 0i64),
             (vec![2, 3, 4], 1),
             (vec![2, 3, 4], -1),
             (vec![3, 5, 2, 2], -3),
-        ] {
-            let x = randn(&shape, 7).scale(3.0);
-            let y = Softmax { dim }
-                .forward(&Ctx::eval(), &[&x], &[])
-                .unwrap()
-                .output;
-            let d = (dim + shape.len() as i64) as usize % shape.len();
-            let want = reference(&x, d, false);
-            for (a, b) in y.data().iter().zip(&want) {
-                assert!((a - b).abs() < 1e-6, "dim {dim}: {a} vs {b}");
-            }
-        }
+        ];
+        assert_matches_reference(|dim| Box::new(Softmax { dim }), false, &cases, 1e-6);
     }
 
     #[test]
@@ -382,13 +390,28 @@ pub(crate) mod tests {
         }
     }
 
+    /// Softmax and LogSoftmax (the family's two members).
     #[test]
     fn gradients() {
+        use crate::ops::activation::LogSoftmax;
         for (shape, dim) in [(vec![3, 5], -1i64), (vec![3, 5], 0), (vec![2, 3, 2, 2], 1)] {
             let x = randn(&shape, 3).scale(1.5);
-            GradCheck::default()
-                .check(&Softmax { dim }, &Ctx::train(0), &[x], &[], &[true])
-                .unwrap_or_else(|e| panic!("dim {dim}: {e}"));
+            let ctx = Ctx::train(0);
+            let xs = std::slice::from_ref(&x);
+            check_case(
+                &format!("Softmax dim {dim}"),
+                &Softmax { dim },
+                &ctx,
+                xs,
+                &[],
+            );
+            check_case(
+                &format!("LogSoftmax dim {dim}"),
+                &LogSoftmax { dim },
+                &ctx,
+                xs,
+                &[],
+            );
         }
     }
 

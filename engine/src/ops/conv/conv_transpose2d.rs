@@ -406,9 +406,13 @@ mod tests {
         for (i, (shape, op)) in grad_cases().into_iter().enumerate() {
             let x = randn(&shape, 30 + i as u64);
             let params = default_params(&op, &[&shape], 40 + i as u64);
-            let n = GradCheck::default()
-                .check(&op, &Ctx::train(0), &[x], &params, &[true])
-                .unwrap_or_else(|e| panic!("{op:?} on {shape:?}: {e}"));
+            let n = check_case(
+                &format!("{op:?} on {shape:?}"),
+                &op,
+                &Ctx::train(0),
+                &[x],
+                &params,
+            );
             assert!(n > 0);
         }
     }

@@ -95,21 +95,11 @@ mod tests {
         let loss = BceLoss {
             reduction: Reduction::Sum,
         };
-        let fwd = loss.forward(&Ctx::train(0), &[&x, &t], &[]).unwrap();
-        assert_close(fwd.output.data(), &[3.562_027], 1e-5);
-        let bwd = loss
-            .backward(&Ctx::train(0), &[&x, &t], &[], &fwd, &Tensor::scalar(1.0))
-            .unwrap();
-        assert_close(
-            bwd.inputs[0].as_ref().unwrap().data(),
+        let grads: [&[f32]; 2] = [
             &[1.111_111_2, -1.428_571_5, 0.0, 15.789_47],
-            1e-5,
-        );
-        assert_close(
-            bwd.inputs[1].as_ref().unwrap().data(),
             &[2.197_224_6, -0.847_297_8, 0.0, -2.944_438_7],
-            1e-5,
-        );
+        ];
+        assert_loss_literals(&loss, [&x, &t], 3.562_027, grads, 1e-5);
     }
 
     #[test]

@@ -90,13 +90,8 @@ mod tests {
                 };
                 let x = randn(&shape, 3);
                 let params = params_for(&bn, &shape, 4);
-                for ctx in [Ctx::train(0), Ctx::eval()] {
-                    GradCheck::default()
-                        .check(&bn, &ctx, std::slice::from_ref(&x), &params, &[true])
-                        .unwrap_or_else(|e| {
-                            panic!("{shape:?} affine={affine} track={track} {ctx:?}: {e}")
-                        });
-                }
+                let what = format!("{shape:?} affine={affine} track={track}");
+                check_in_train_and_eval(&bn, &x, &params, &what);
             }
         }
     }

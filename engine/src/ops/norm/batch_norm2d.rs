@@ -213,11 +213,8 @@ mod tests {
                 (true, false) => all[..2].to_vec(),
                 (false, false) => vec![],
             };
-            for ctx in [Ctx::train(0), Ctx::eval()] {
-                GradCheck::default()
-                    .check(&bn, &ctx, std::slice::from_ref(&x), &params, &[true])
-                    .unwrap_or_else(|e| panic!("affine={affine} track={track} {ctx:?}: {e}"));
-            }
+            let what = format!("affine={affine} track={track}");
+            check_in_train_and_eval(&bn, &x, &params, &what);
         }
     }
 

@@ -383,11 +383,8 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(params.len(), if affine { 2 } else { 0 });
-                for ctx in [Ctx::train(0), Ctx::eval()] {
-                    GradCheck::default()
-                        .check(&ln, &ctx, std::slice::from_ref(&x), &params, &[true])
-                        .unwrap_or_else(|e| panic!("{ns:?} {shape:?} affine={affine}: {e}"));
-                }
+                let what = format!("{ns:?} {shape:?} affine={affine}");
+                check_in_train_and_eval(&ln, &x, &params, &what);
             }
         }
     }
