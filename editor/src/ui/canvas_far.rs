@@ -58,7 +58,7 @@ impl Scene<'_> {
 }
 
 /// Which nodes snarl should hold for this view (by name index): those whose rectangle
-/// comes within [`MARGIN`] of the view, and their neighbours, so every wire of a node on
+/// comes within `MARGIN` of the view, and their neighbours, so every wire of a node on
 /// screen has both ends in snarl. None at all when zoomed out past [`FAR_SCALE`].
 pub fn wanted(s: &Scene<'_>) -> Vec<bool> {
     let mut want = vec![false; s.names.len()];

@@ -7,7 +7,7 @@
 //! inner dataset's split and normalisation are kept; the class labels are dropped.
 //!
 //! [`bicubic_upsample`] is the baseline super-resolution, PyTorch's
-//! `F.interpolate(mode="bicubic", align_corners=False)`, and [`psnr`] the score both are
+//! `F.interpolate(mode="bicubic", align_corners=False)`, and [`PsnrSum`] the score both are
 //! measured with.
 
 use super::{Dataset, Features, Preprocessing, Split, spec_error};

@@ -5,7 +5,7 @@
 //! Post-norm (`norm_first: false`, PyTorch's default):
 //! `x = norm1(x + drop(attn(x)))`, `x = norm2(x + drop(linear2(drop(act(linear1(x))))))`;
 //! pre-norm: `x = x + drop(attn(norm1(x)))`, `x = x + drop(linear2(drop(act(linear1(norm2(x))))))`.
-//! Built from the ops it names ([`chain`](super::chain) runs them), with PyTorch's parameter
+//! Built from the ops it names ([`chain`] runs them), with PyTorch's parameter
 //! names (`self_attn.in_proj_weight`, …, `norm2.bias`) in its state_dict order.
 
 use super::MultiheadAttention;
