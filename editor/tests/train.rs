@@ -361,3 +361,26 @@ fn nodes_are_tinted_by_a_chosen_live_metric() {
     h.get_by_label("⏹ Stop").click();
     h.run_steps(2);
 }
+
+/// A graph with training phases trains in the editor with one loss curve per phase (a
+/// GAN's discriminator and generator): phase `b` runs every second batch, so it has about
+/// half of `a`'s points.
+#[test]
+fn each_training_phase_has_its_loss_curve() {
+    let mut h = open_for_training(&workspace().join("editor/tests/data/phases.ron"), "");
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "the run to finish", |s| {
+        s.core.training.phase == Phase::Finished
+    });
+    let run = &h.state().core.training.run;
+    let names: Vec<&str> = run.phase_loss.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let (a, b) = (run.phase_loss[0].1.len(), run.phase_loss[1].1.len());
+    assert_eq!(a, run.loss.len(), "phase a runs every batch");
+    assert_eq!(b, a.div_ceil(2), "phase b every second batch");
+    assert!(
+        run.phase_loss
+            .iter()
+            .all(|(_, p)| p.iter().all(|q| q[1].is_finite()))
+    );
+}

@@ -122,6 +122,13 @@ fn metrics_message(line: &str) -> Option<Msg> {
             loss: num("loss").unwrap_or(f64::NAN),
             lr: num("lr").unwrap_or(0.0) as f32,
             samples_per_sec: 0.0,
+            // `"loss.NAME"` keys: the losses of a graph's training phases
+            phase_losses: v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, x)| Some((k.strip_prefix("loss.")?.to_string(), x.as_f64()?)))
+                .collect(),
         }),
         "epoch" => Some(Msg::Epoch {
             epoch,
@@ -198,6 +205,16 @@ mod tests {
                 step: 32, valid, ..
             }) => {
                 assert_eq!(valid.accuracy, Some(0.75));
+            }
+            other => panic!("{other:?}"),
+        }
+        let phased = r#"{"kind":"step","step":4,"epoch":0,"loss":0.9,"loss.d":0.7,"loss.g":0.2,"accuracy":null,"lr":0.01,"wall":0.1}"#;
+        match metrics_message(phased) {
+            Some(Msg::Step { phase_losses, .. }) => {
+                assert_eq!(
+                    phase_losses,
+                    [("d".to_string(), 0.7), ("g".to_string(), 0.2)]
+                );
             }
             other => panic!("{other:?}"),
         }

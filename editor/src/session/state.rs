@@ -25,6 +25,9 @@ pub struct RunHistory {
     pub valid_acc: Vec<[f64; 2]>,
     /// (step, lr) per step.
     pub lr: Vec<[f64; 2]>,
+    /// Graphs with training phases: (phase, (step, loss) per step it ran), in the order
+    /// the phases first reported.
+    pub phase_loss: Vec<(String, Vec<[f64; 2]>)>,
 }
 
 /// One node's activation statistics over time.
@@ -276,12 +279,24 @@ impl TrainState {
                 loss,
                 lr,
                 samples_per_sec,
+                phase_losses,
             } => {
                 self.step = step;
                 self.epoch = epoch;
                 self.batch = batch;
                 let x = step as f64;
                 self.run.loss.push([x, loss]);
+                for (name, l) in phase_losses {
+                    let series = &mut self.run.phase_loss;
+                    let k = match series.iter().position(|(n, _)| *n == name) {
+                        Some(k) => k,
+                        None => {
+                            series.push((name, Vec::new()));
+                            series.len() - 1
+                        }
+                    };
+                    series[k].1.push([x, l]);
+                }
                 let s = match self.smooth {
                     Some(s) if s.is_finite() => s + SMOOTHING * (loss - s),
                     _ => loss,

@@ -55,6 +55,8 @@ pub enum Msg {
         loss: f64,
         lr: f32,
         samples_per_sec: f64,
+        /// Graphs with training phases: each phase run this step, with its loss.
+        phase_losses: Vec<(String, f64)>,
     },
     /// Validation at the end of an epoch.
     Epoch {
@@ -258,6 +260,7 @@ fn worker(
                     loss: r.outcome.loss,
                     lr: r.outcome.lr,
                     samples_per_sec: r.samples_per_sec,
+                    phase_losses: r.phase_losses.clone(),
                 });
                 spend_budget(trainer.runtime().step(), &mut ctl, out);
             }

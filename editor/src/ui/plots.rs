@@ -12,6 +12,12 @@ use std::ops::RangeInclusive;
 pub const PAST: Color32 = Color32::from_gray(110);
 pub const LOSS: Color32 = Color32::from_rgb(120, 170, 255);
 pub const SMOOTH: Color32 = Color32::from_rgb(255, 190, 70);
+/// Curves of a graph's training phases (a GAN's discriminator and generator).
+const PHASE_COLORS: [Color32; 3] = [
+    Color32::from_rgb(230, 110, 200),
+    Color32::from_rgb(110, 220, 160),
+    Color32::from_rgb(240, 140, 90),
+];
 pub const ACC: Color32 = Color32::from_rgb(120, 220, 140);
 const PLOT_H: f32 = 170.0;
 
@@ -148,7 +154,14 @@ pub fn plots(ui: &mut Ui, st: &TrainState) {
                 }
                 p.line(line("loss", &run.loss, LOSS).width(1.0));
                 p.line(line("smoothed", &run.smoothed, SMOOTH).width(2.0));
-                bounds(p, &[&run.loss], true, 0.0);
+                // A graph with training phases: one curve per phase (a GAN's D and G).
+                for (k, (name, pts)) in run.phase_loss.iter().enumerate() {
+                    let color = PHASE_COLORS[k % PHASE_COLORS.len()];
+                    p.line(line(&format!("loss {name}"), pts, color).width(1.5));
+                }
+                let mut all: Vec<&[[f64; 2]]> = vec![&run.loss];
+                all.extend(run.phase_loss.iter().map(|(_, pts)| pts.as_slice()));
+                bounds(p, &all, true, 0.0);
             });
         let epochs = |p: &mut egui_plot::PlotUi<'_>, name: &str, pts: &[[f64; 2]], color| {
             p.line(line(name, pts, color).width(2.0));
