@@ -140,7 +140,9 @@ pub fn ramp(t: f32) -> Color32 {
 
 /// A node's frame fill under a tint: dark enough for its white text to stay readable.
 pub fn fill(tint: Color32) -> Color32 {
-    tint.gamma_multiply(0.55).to_opaque()
+    // (gamma_multiply scales alpha too, and to_opaque undoes it: darken the channels.)
+    let dark = |c: u8| (c as f32 * 0.45).round() as u8;
+    Color32::from_rgb(dark(tint.r()), dark(tint.g()), dark(tint.b()))
 }
 
 /// The metric picker and, while tinting, the legend: a colour bar from `lo` to `hi`.
@@ -218,5 +220,13 @@ mod tests {
             ramp(0.5)
         );
         assert!(tints(&HashMap::new(), TintMetric::GradNorm).range.is_none());
+    }
+
+    /// The brightest tint (yellow) as a node fill stays dark enough for white text.
+    #[test]
+    fn fills_are_dark() {
+        let f = fill(ramp(1.0));
+        assert!(f.r() < 120 && f.g() < 120 && f.b() < 120, "{f:?}");
+        assert_eq!(f.a(), 255);
     }
 }

@@ -126,7 +126,9 @@ impl ConvKind for Conv2d {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::conv::tests::{assert_batch_matches_samples, assert_close, pattern};
+    use crate::ops::conv::tests::{
+        assert_batch_matches_samples, assert_close, check_grad_cases, pattern,
+    };
     use crate::ops::testing::*;
 
     fn conv(out: usize, k: Size2, s: Size2, p: Size2, d: Size2, groups: usize) -> Conv2d {
@@ -285,18 +287,7 @@ mod tests {
 
     #[test]
     fn gradients() {
-        for (i, (shape, op)) in grad_cases().into_iter().enumerate() {
-            let x = randn(&shape, 10 + i as u64);
-            let params = default_params(&op, &[&shape], 20 + i as u64);
-            let n = check_case(
-                &format!("{op:?} on {shape:?}"),
-                &op,
-                &Ctx::train(0),
-                &[x],
-                &params,
-            );
-            assert!(n > 0);
-        }
+        check_grad_cases(grad_cases(), 10);
     }
 
     #[test]

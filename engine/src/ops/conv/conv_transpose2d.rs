@@ -147,7 +147,9 @@ impl ConvKind for ConvTranspose2d {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::conv::tests::{assert_batch_matches_samples, assert_close, pattern};
+    use crate::ops::conv::tests::{
+        assert_batch_matches_samples, assert_close, check_grad_cases, pattern,
+    };
     use crate::ops::testing::*;
 
     fn convt(
@@ -403,18 +405,7 @@ mod tests {
 
     #[test]
     fn gradients() {
-        for (i, (shape, op)) in grad_cases().into_iter().enumerate() {
-            let x = randn(&shape, 30 + i as u64);
-            let params = default_params(&op, &[&shape], 40 + i as u64);
-            let n = check_case(
-                &format!("{op:?} on {shape:?}"),
-                &op,
-                &Ctx::train(0),
-                &[x],
-                &params,
-            );
-            assert!(n > 0);
-        }
+        check_grad_cases(grad_cases(), 30);
     }
 
     #[test]

@@ -164,6 +164,19 @@ pub(crate) mod tests {
         Tensor::from_fn(shape, |i| ((i * mul % modulo) as f32 - half) * scale)
     }
 
+    /// Finite-difference checks of each `(input shape, config)` case, seeded from `seed`.
+    pub(crate) fn check_grad_cases<L: Layer + std::fmt::Debug>(
+        cases: Vec<(Vec<usize>, L)>,
+        seed: u64,
+    ) {
+        for (i, (shape, op)) in cases.into_iter().enumerate() {
+            let x = randn(&shape, seed + i as u64);
+            let params = default_params(&op, &[&shape], seed + 10 + i as u64);
+            let what = format!("{op:?} on {shape:?}");
+            assert!(check_case(&what, &op, &Ctx::train(0), &[x], &params) > 0);
+        }
+    }
+
     pub(crate) fn assert_close(got: &Tensor, want: &[f32]) {
         assert_eq!(got.numel(), want.len(), "{:?}", got.shape());
         for (i, (a, b)) in got.data().iter().zip(want).enumerate() {
