@@ -22,6 +22,7 @@ pub enum Pending {
     Open(PathBuf),
     Quit,
     StartTraining,
+    FollowRun(PathBuf),
 }
 
 /// What the handler owns: the document, the selection, the training session and the

@@ -224,9 +224,16 @@ impl EditorApp {
             Command::FollowRun(dir) => {
                 if self.core.training.is_live() {
                     self.error("a run is on: Stop it before following another");
+                } else if !dir.join("metrics.jsonl").is_file() {
+                    // Checked before anything is dropped: a typo costs no model.
+                    self.error(format!(
+                        "{}: not a run folder (no metrics.jsonl); `hyphae train` writes one under runs/",
+                        dir.display()
+                    ));
+                } else if self.core.training.has_model() {
+                    self.core.pending = Some(Pending::FollowRun(dir));
                 } else {
-                    let wake = self.wake();
-                    self.core.training.follow(dir, wake);
+                    self.follow_run(dir);
                 }
             }
         }
@@ -314,6 +321,10 @@ impl EditorApp {
             Pending::StartTraining => {
                 self.core.training.discard();
                 self.start_training(false);
+            }
+            Pending::FollowRun(dir) => {
+                self.core.training.discard();
+                self.follow_run(dir);
             }
         }
     }
@@ -476,6 +487,11 @@ impl EditorApp {
         let wake = self.wake();
         self.core.training.start(graph, dataset, paused, wake);
         true
+    }
+
+    fn follow_run(&mut self, dir: std::path::PathBuf) {
+        let wake = self.wake();
+        self.core.training.follow(dir, wake);
     }
 
     /// How a session asks for a frame: soon for routine news, at once for the rest.

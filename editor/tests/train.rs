@@ -384,3 +384,33 @@ fn each_training_phase_has_its_loss_curve() {
             .all(|(_, p)| p.iter().all(|q| q[1].is_finite()))
     );
 }
+
+/// Following a run never drops a trained model unasked: a folder that is not a run is
+/// refused with the model kept (it was dropped before), and a real run folder asks first.
+#[test]
+fn following_keeps_the_trained_model_until_the_user_agrees() {
+    let mut h = open_for_training(&workspace().join("editor/tests/data/phases.ron"), "");
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "the run to finish", |s| {
+        s.core.training.phase == Phase::Finished
+    });
+    let not_a_run = tmp_dir("not-a-run");
+    type_into(&mut h, "run folder", &not_a_run.display().to_string());
+    h.get_by_label("Follow run").click();
+    h.run_steps(3);
+    assert!(
+        h.state().core.training.has_model(),
+        "the model is still held"
+    );
+    let status = h.state().core.status.clone().expect("an error");
+    assert!(status.0.contains("not a run folder"), "{status:?}");
+
+    std::fs::write(not_a_run.join("metrics.jsonl"), "").unwrap();
+    h.get_by_label("Follow run").click();
+    h.run_steps(3);
+    assert!(
+        h.state().core.training.has_model(),
+        "asked first, nothing dropped yet"
+    );
+    h.get_by_label("Discard the trained model?");
+}
