@@ -102,6 +102,12 @@ pub enum Command {
     SetDescription(String),
     /// Make the data inputs (and the last layer's classes) match the graph's dataset.
     FitInputsToDataset,
+    /// Fold the selected nodes into one new, collapsed group.
+    Group,
+    /// Dissolve the groups that hold selected nodes.
+    Ungroup,
+    /// Collapse or expand this group.
+    ToggleGroup(String),
 
     // ----- training -----
     StartTraining,
@@ -164,6 +170,8 @@ impl Command {
             Command::LoadWeights(_) => "Load weights".into(),
             Command::FollowRun(_) => "Follow run".into(),
             Command::FitInputsToDataset => "Fit inputs to dataset".into(),
+            Command::Group => "Group selection".into(),
+            Command::Ungroup => "Ungroup".into(),
             other => format!("{other:?}"),
         }
     }
@@ -188,6 +196,10 @@ impl Command {
             Command::SelectAll => cmd(Key::A),
             Command::FitView => KeyboardShortcut::new(Modifiers::NONE, Key::F),
             Command::Find => cmd(Key::F),
+            Command::Group => cmd(Key::G),
+            Command::Ungroup => {
+                KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::G)
+            }
             _ => return None,
         })
     }
@@ -241,6 +253,8 @@ impl Command {
             Command::Duplicate,
             Command::SelectAll,
             Command::Find,
+            Command::Ungroup,
+            Command::Group,
             Command::FitView,
             Command::Delete,
         ]

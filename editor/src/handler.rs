@@ -3,7 +3,7 @@
 
 use crate::app::{EditorApp, Pending};
 use crate::command::{Command, WireEnd};
-use crate::model::{Document, clipboard, dataset, fit, layout};
+use crate::model::{Document, clipboard, dataset, fit, groups, layout};
 use crate::session::TrainerCommand;
 use crate::ui::{DialogMode, FileDialog};
 use hyphae::graph::Source;
@@ -172,6 +172,9 @@ impl EditorApp {
                 .doc
                 .edit_keyed(Some("description".into()), |f| f.description = d),
             Command::FitInputsToDataset => self.fit_inputs(),
+            Command::Group => self.group_selection(),
+            Command::Ungroup => self.ungroup_selection(),
+            Command::ToggleGroup(name) => self.core.doc.edit(|f| groups::toggle(f, &name)),
             Command::StartTraining => {
                 if self.core.training.has_model() {
                     self.core.pending = Some(Pending::StartTraining);
@@ -255,6 +258,52 @@ impl EditorApp {
             Command::Delete | Command::Duplicate => !self.core.selection.is_empty(),
             c => c.is_structural(),
         }
+    }
+
+    /// Folds the selection into a new collapsed group, placed where its top-left member was.
+    fn group_selection(&mut self) {
+        let members = self.core.selection.names().to_vec();
+        if members.is_empty() {
+            self.error("select the nodes to group first");
+            return;
+        }
+        let layout = &self.core.doc.file.layout;
+        let (x, y) = (members.iter().filter_map(|n| layout.get(n)))
+            .fold((f32::INFINITY, f32::INFINITY), |(x, y), p| {
+                (x.min(p.0), y.min(p.1))
+            });
+        let pos = if x.is_finite() {
+            (x, y)
+        } else {
+            self.free_spot_in_view()
+        };
+        let name = self.core.doc.unique_name("group");
+        self.core
+            .doc
+            .edit(|f| groups::group(f, &name, &members, pos));
+        self.info(format!(
+            "grouped {} nodes as `{name}` (Expand on its box shows them; Ctrl+Shift+G ungroups)",
+            members.len()
+        ));
+    }
+
+    /// Dissolves every group holding a selected node.
+    fn ungroup_selection(&mut self) {
+        let file = &self.core.doc.file;
+        let mut names: Vec<String> = (self.core.selection.names().iter())
+            .filter_map(|n| groups::group_of(file, n).map(|g| g.name.clone()))
+            .collect();
+        names.dedup();
+        if names.is_empty() {
+            self.error("no selected node is in a group");
+            return;
+        }
+        self.core.doc.edit(|f| {
+            for g in &names {
+                groups::ungroup(f, g);
+            }
+        });
+        self.info(format!("ungrouped {}", names.join(", ")));
     }
 
     pub(crate) fn info(&mut self, msg: impl Into<String>) {

@@ -324,3 +324,97 @@ fn a_wire_pulled_off_an_input_disconnects_it() {
         fc2.inputs
     );
 }
+
+/// Select two nodes, Ctrl+G: they fold into one box whose pins lead to them; clicking the
+/// box selects them, dragging it moves them, the group survives save and reopen, Expand and
+/// the frame's title unfold and fold it, Ctrl+Shift+G dissolves it.
+#[test]
+fn selected_nodes_fold_into_a_collapsible_group() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    let around = node_rect(&h, "fc1")
+        .union(node_rect(&h, "act1"))
+        .expand(12.0);
+    drag(
+        &mut h,
+        around.left_top(),
+        around.right_bottom(),
+        Modifiers::SHIFT,
+    );
+    let mut sel = selected(&h);
+    sel.sort();
+    assert_eq!(sel, ["act1", "fc1"]);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::G);
+    h.run_steps(4);
+    let groups = h.state().core.doc.file.groups.clone();
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].collapsed);
+    assert!(
+        h.query_by_label("Group · 2 nodes").is_some(),
+        "drawn as one box"
+    );
+    assert!(h.query_by_label("fc1").is_none(), "members are folded away");
+    assert!(
+        h.query_by_label("fc1.input").is_some(),
+        "its input pin names fc1's port"
+    );
+    assert!(
+        h.query_by_label("act1 [128]").is_some(),
+        "its output pin names act1"
+    );
+
+    let bg = background(&h);
+    click_at(&mut h, bg, Modifiers::NONE);
+    click_node(&mut h, "group1");
+    let mut sel = selected(&h);
+    sel.sort();
+    assert_eq!(sel, ["act1", "fc1"], "clicking the box selects its members");
+
+    let before = h.state().core.doc.file.layout.clone();
+    let from = node_pos(&h, "group1");
+    drag(&mut h, from, from + egui::vec2(60.0, 30.0), Modifiers::NONE);
+    let after = h.state().core.doc.file.layout.clone();
+    let d = |n: &str| (after[n].0 - before[n].0, after[n].1 - before[n].1);
+    assert!(d("group1").0 > 1.0, "the box moved");
+    for n in ["fc1", "act1"] {
+        assert!(
+            (d(n).0 - d("group1").0).abs() < 0.5,
+            "{n} moved with its group"
+        );
+    }
+    assert_eq!(d("x"), (0.0, 0.0), "x stayed");
+
+    let dir = tmp_dir("groups");
+    let path = dir.join("grouped.ron");
+    h.key_press_modifiers(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+    h.run_steps(2);
+    h.state_mut().ui.dialog.as_mut().expect("save dialog").path = path.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Save").click();
+    h.run_steps(3);
+    let mut h = opened(path.to_str().expect("utf-8 path"));
+    assert!(
+        h.query_by_label("Group · 2 nodes").is_some(),
+        "still folded after reopening"
+    );
+
+    let expand = node_pos(&h, "⊞ Expand");
+    click_at(&mut h, expand, Modifiers::NONE);
+    h.run_steps(2);
+    assert!(
+        !h.state().core.doc.file.groups[0].collapsed,
+        "Expand expands"
+    );
+    assert!(h.query_by_label("fc1").is_some(), "expanded: members drawn");
+    h.get_by_label("⊟ group1").click();
+    h.run_steps(4);
+    assert!(
+        h.state().core.doc.file.groups[0].collapsed,
+        "the frame's title folds it"
+    );
+
+    click_node(&mut h, "group1");
+    h.key_press_modifiers(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::G);
+    h.run_steps(4);
+    assert!(h.state().core.doc.file.groups.is_empty(), "ungrouped");
+    assert!(h.query_by_label("fc1").is_some());
+}

@@ -317,3 +317,37 @@ fn shape_errors_speak_per_sample() {
         "{err}"
     );
 }
+
+/// Editor groups round-trip, and a group naming a missing node, a node in two groups, or
+/// a group named like a node is an error that names it and its line.
+#[test]
+fn groups_round_trip_and_are_checked() {
+    let grouped = MLP.replace(
+        r#"    layout: {"fc1": (10.0, 20.0)},"#,
+        r#"    layout: {"fc1": (10.0, 20.0), "block": (5.0, 5.0)},
+    groups: [(name: "block", nodes: ["fc1", "act"], collapsed: true)],"#,
+    );
+    let g = ValidGraph::from_ron(&grouped, "g.ron").unwrap();
+    assert_eq!(g.file.groups[0].nodes, ["fc1", "act"]);
+    let again = GraphFile::from_ron(&g.file.to_ron().unwrap(), "saved.ron").unwrap();
+    assert_eq!(again, g.file);
+
+    let bad = MLP.replace(
+        r#"    layout: {"fc1": (10.0, 20.0)},"#,
+        r#"    groups: [
+        (name: "a", nodes: ["fc1", "ghost"]),
+        (name: "b", nodes: ["fc1"]),
+        (name: "act", nodes: ["fc2"]),
+    ],"#,
+    );
+    let err = errors_of(&bad);
+    assert!(
+        err.contains("bad.ron:21:") && err.contains("`ghost`"),
+        "{err}"
+    );
+    assert!(err.contains("`fc1` is in two groups, `a` and `b`"), "{err}");
+    assert!(
+        err.contains("group `act`: the name is already taken"),
+        "{err}"
+    );
+}

@@ -69,8 +69,9 @@ impl Document {
         // Positions computed for a file without any are not an unsaved change worth a
         // prompt; saving writes them.
         if layout::positions_missing(&file) {
-            file.layout = layout::layered(&file, |n| layout::estimated_size(&file, n));
+            file.layout = super::groups::layered(&file, |n| layout::estimated_size(&file, n));
         }
+        super::groups::place_missing(&mut file);
         Ok(Document::new(file, Some(path.to_path_buf())))
     }
 
@@ -377,6 +378,7 @@ impl Document {
                 unplug(n, |k| ports[k]);
             }
             f.layout.retain(|k, _| !set.contains(k.as_str()));
+            super::groups::prune(f);
         });
     }
 
@@ -389,7 +391,7 @@ impl Document {
         if new == old {
             return Ok(());
         }
-        if self.exists(new) {
+        if self.exists(new) || self.file.groups.iter().any(|g| g.name == new) {
             return Err(format!("`{new}` is already taken"));
         }
         self.edit(|f| rename_in(f, old, new));
@@ -399,14 +401,20 @@ impl Document {
     /// Sets every position from the graph's structure (a layered layout); `size` gives
     /// each node's drawn size.
     pub fn auto_layout(&mut self, size: impl Fn(&str) -> layout::Size) {
-        let placed = layout::layered(&self.file, size);
-        self.edit(|f| f.layout = placed);
+        let placed = super::groups::layered(&self.file, size);
+        self.edit(|f| {
+            f.layout = placed;
+            super::groups::place_missing(f);
+        });
     }
 }
 
 fn unique_name(file: &GraphFile, base: &str) -> String {
-    let taken =
-        |n: &str| file.inputs.iter().any(|i| i.name == n) || file.nodes.iter().any(|x| x.name == n);
+    let taken = |n: &str| {
+        file.inputs.iter().any(|i| i.name == n)
+            || file.nodes.iter().any(|x| x.name == n)
+            || file.groups.iter().any(|g| g.name == n)
+    };
     (1..)
         .map(|k| format!("{base}{k}"))
         .find(|n| !taken(n))
@@ -432,6 +440,7 @@ fn rename_in(f: &mut GraphFile, old: &str, new: &str) {
     if let Some(p) = f.layout.remove(old) {
         f.layout.insert(new.to_string(), p);
     }
+    super::groups::rename(f, old, new);
 }
 
 /// Removes the wires into the ports `which` picks: variadic ops close the gap, fixed-arity

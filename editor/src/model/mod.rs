@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod document;
 pub mod files;
 pub mod fit;
+pub mod groups;
 pub mod infer;
 pub mod layout;
 pub mod palette;

@@ -4,6 +4,7 @@
 use super::{ERROR_RED, SERIOUS_ORANGE, WARN_AMBER, plain};
 use crate::command::{Command, WireEnd};
 use crate::model::Document;
+use crate::model::groups::{GroupPins, GroupView};
 use crate::model::infer::shape_text;
 use crate::model::palette::ops_by_category;
 use crate::session::{Badge, Severity};
@@ -18,6 +19,7 @@ const SHAPE_COLOR: Color32 = Color32::from_rgb(130, 200, 255);
 const INPUT_FILL: Color32 = Color32::from_rgb(36, 58, 48);
 const LOSS_FILL: Color32 = Color32::from_rgb(60, 44, 30);
 const SELECTED: Color32 = Color32::from_rgb(250, 200, 80);
+const GROUP_FILL: Color32 = Color32::from_rgb(40, 44, 70);
 /// Ops listed at most in the dropped-wire menu (type to narrow).
 const WIRE_MENU_OPS: usize = 40;
 
@@ -39,34 +41,26 @@ pub fn port_count(arity: Arity, connected: usize) -> usize {
     }
 }
 
-/// Builds the snarl for the document: inputs then nodes, in file order, so `NodeId(i)` is
-/// the i-th name of `names`.
-pub fn build(doc: &Document) -> Snarl<String> {
+/// Builds the snarl for the document as `view` shows it: every item of `view.names`, so
+/// `NodeId(i)` is `view.names[i]` (hidden items are removed by the caller), and the wires
+/// as drawn (into and out of collapsed groups).
+pub fn build(doc: &Document, view: &GroupView) -> Snarl<String> {
     let mut snarl = Snarl::new();
-    let mut ids = std::collections::HashMap::new();
-    for name in doc.names() {
-        let (x, y) = doc.file.layout.get(&name).copied().unwrap_or((0.0, 0.0));
-        let id = snarl.insert_node(Pos2::new(x, y), name.clone());
-        ids.insert(name, id);
+    for name in &view.names {
+        let (x, y) = doc.file.layout.get(name).copied().unwrap_or((0.0, 0.0));
+        snarl.insert_node(Pos2::new(x, y), name.clone());
     }
-    for node in &doc.file.nodes {
-        let Some(&dst) = ids.get(&node.name) else {
-            continue;
-        };
-        for (port, src) in node.inputs.iter().enumerate() {
-            if let Some(&src) = ids.get(src) {
-                snarl.connect(
-                    OutPinId {
-                        node: src,
-                        output: 0,
-                    },
-                    InPinId {
-                        node: dst,
-                        input: port,
-                    },
-                );
-            }
-        }
+    for w in &view.wires {
+        snarl.connect(
+            OutPinId {
+                node: NodeId(w.src),
+                output: w.src_pin,
+            },
+            InPinId {
+                node: NodeId(w.dst),
+                input: w.dst_pin,
+            },
+        );
     }
     snarl
 }
@@ -74,6 +68,8 @@ pub fn build(doc: &Document) -> Snarl<String> {
 /// Reads the document for display and collects commands.
 pub struct Viewer<'a> {
     pub doc: &'a Document,
+    /// Collapsed groups and where their pins lead.
+    pub groups: &'a GroupView,
     /// Training problems per node (dead units, vanishing/exploding gradients, NaN).
     pub badges: &'a HashMap<String, Vec<Badge>>,
     pub commands: Vec<Command>,
@@ -92,6 +88,38 @@ pub struct Viewer<'a> {
     pub set_transform: Option<TSTransform>,
 }
 
+impl Viewer<'_> {
+    fn group(&self, name: &str) -> Option<&GroupPins> {
+        self.groups.pins.get(name)
+    }
+
+    /// The node and port behind input pin `pin` of canvas item `name` (a collapsed group's
+    /// pin leads to one of its members).
+    fn input_target(&self, name: &str, pin: usize) -> (String, usize) {
+        match self.group(name) {
+            Some(g) => g.inputs.get(pin).cloned().unwrap_or_default(),
+            None => (name.to_string(), pin),
+        }
+    }
+
+    /// The node behind output pin `pin` of canvas item `name`.
+    fn output_source(&self, name: &str, pin: usize) -> String {
+        match self.group(name) {
+            Some(g) => g.outputs.get(pin).cloned().unwrap_or_default(),
+            None => name.to_string(),
+        }
+    }
+
+    /// A group is highlighted when all its members are selected (clicking it selects them).
+    fn is_selected(&self, name: &str) -> bool {
+        let sel = |n: &str| self.selected.iter().any(|s| s == n);
+        match self.group(name) {
+            Some(g) => !g.members.is_empty() && g.members.iter().all(|m| sel(m)),
+            None => sel(name),
+        }
+    }
+}
+
 impl SnarlViewer<String> for Viewer<'_> {
     fn title(&mut self, node: &String) -> String {
         node.clone()
@@ -107,9 +135,10 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) {
         let name = &snarl[node];
         let bad = !self.doc.errors_for(name).is_empty();
-        let kind = match self.doc.node(name) {
-            Some(n) => n.op.kind().to_string(),
-            None => "Input".to_string(),
+        let kind = match (self.doc.node(name), self.group(name)) {
+            (Some(n), _) => n.op.kind().to_string(),
+            (None, Some(g)) => format!("Group · {} nodes", g.members.len()),
+            (None, None) => "Input".to_string(),
         };
         let title = RichText::new(name).strong();
         // Not selectable: dragging a node by its title moves it instead of selecting text.
@@ -129,7 +158,9 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) -> egui::Frame {
         let name = &snarl[node];
         let mut frame = default;
-        if self.doc.is_input(name) {
+        if self.group(name).is_some() {
+            frame = frame.fill(GROUP_FILL);
+        } else if self.doc.is_input(name) {
             frame = frame.fill(INPUT_FILL);
         } else if self
             .doc
@@ -146,7 +177,7 @@ impl SnarlViewer<String> for Viewer<'_> {
             .get(name)
             .and_then(|b| b.iter().map(Badge::severity).max());
         // The selection wins: what is highlighted is exactly what Delete acts on.
-        if self.selected.iter().any(|s| s == name) {
+        if self.is_selected(name) {
             frame = frame.stroke(Stroke::new(3.0, SELECTED));
         } else if !self.doc.errors_for(name).is_empty() {
             frame = frame.stroke(Stroke::new(2.0, ERROR_RED));
@@ -157,13 +188,16 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn inputs(&mut self, node: &String) -> usize {
+        if let Some(g) = self.group(node) {
+            return g.inputs.len();
+        }
         self.doc
             .node(node)
             .map_or(0, |n| port_count(n.op.layer().arity(), n.inputs.len()))
     }
 
-    fn outputs(&mut self, _node: &String) -> usize {
-        1
+    fn outputs(&mut self, node: &String) -> usize {
+        self.group(node).map_or(1, |g| g.outputs.len())
     }
 
     fn show_input(
@@ -172,22 +206,28 @@ impl SnarlViewer<String> for Viewer<'_> {
         ui: &mut Ui,
         snarl: &mut Snarl<String>,
     ) -> impl egui_snarl::ui::SnarlPin + 'static {
-        let name = &snarl[pin.id.node];
-        let Some(node) = self.doc.node(name) else {
+        let item = &snarl[pin.id.node];
+        let (name, input) = self.input_target(item, pin.id.input);
+        let Some(node) = self.doc.node(&name) else {
             return PinInfo::circle();
         };
-        let port = node.op.layer().input_name(pin.id.input);
+        let port = node.op.layer().input_name(input);
         let port_bad = self
             .doc
-            .errors_for(name)
+            .errors_for(&name)
             .iter()
             .any(|e| e.port.as_deref() == Some(port.as_str()));
-        let src = node.inputs.get(pin.id.input).filter(|s| !s.is_empty());
+        let src = node.inputs.get(input).filter(|s| !s.is_empty());
         let shape = src
             .and_then(|s| self.doc.inferred.get(s))
             .and_then(|i| i.sample_shape().map(shape_text));
+        let label = if &name == item {
+            port
+        } else {
+            format!("{name}.{port}")
+        };
         ui.horizontal(|ui| {
-            ui.label(RichText::new(&port).small());
+            ui.label(RichText::new(label).small());
             if let Some(shape) = shape {
                 ui.label(RichText::new(shape).small().monospace().color(SHAPE_COLOR));
             }
@@ -208,14 +248,18 @@ impl SnarlViewer<String> for Viewer<'_> {
         ui: &mut Ui,
         snarl: &mut Snarl<String>,
     ) -> impl egui_snarl::ui::SnarlPin + 'static {
-        let name = &snarl[pin.id.node];
-        match self.doc.inferred.get(name).and_then(|i| i.sample_shape()) {
+        let item = &snarl[pin.id.node];
+        let name = self.output_source(item, pin.id.output);
+        match self.doc.inferred.get(&name).and_then(|i| i.sample_shape()) {
             Some(shape) => {
-                let text = if shape.is_empty() && !self.doc.is_input(name) {
+                let mut text = if shape.is_empty() && !self.doc.is_input(&name) {
                     "scalar".to_string()
                 } else {
                     shape_text(shape)
                 };
+                if &name != item {
+                    text = format!("{name} {text}");
+                }
                 // Output rows lay out right to left: this space lands between the shape's
                 // last character and the pin drawn on the node's edge.
                 ui.add_space(6.0);
@@ -259,6 +303,26 @@ impl SnarlViewer<String> for Viewer<'_> {
         snarl: &mut Snarl<String>,
     ) {
         let name = &snarl[node];
+        if let Some(g) = self.group(name) {
+            let mut members = g
+                .members
+                .iter()
+                .take(4)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if g.members.len() > 4 {
+                members.push_str(", …");
+            }
+            ui.vertical(|ui| {
+                ui.set_max_width(220.0);
+                ui.label(RichText::new(members).small().weak());
+                if ui.button("⊞ Expand").clicked() {
+                    self.commands.push(Command::ToggleGroup(name.clone()));
+                }
+            });
+            return;
+        }
         ui.vertical(|ui| {
             ui.set_max_width(220.0);
             if let Some(input) = self.doc.file.inputs.iter().find(|i| &i.name == name) {
@@ -283,32 +347,29 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
+        let (dst, port) = self.input_target(&snarl[to.id.node], to.id.input);
         self.commands.push(Command::Connect {
-            src: snarl[from.id.node].clone(),
-            dst: snarl[to.id.node].clone(),
-            port: to.id.input,
+            src: self.output_source(&snarl[from.id.node], from.id.output),
+            dst,
+            port,
         });
     }
 
     fn disconnect(&mut self, _from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
-        self.commands.push(Command::Disconnect {
-            dst: snarl[to.id.node].clone(),
-            port: to.id.input,
-        });
+        let (dst, port) = self.input_target(&snarl[to.id.node], to.id.input);
+        self.commands.push(Command::Disconnect { dst, port });
     }
 
     fn drop_inputs(&mut self, pin: &InPin, snarl: &mut Snarl<String>) {
         if !pin.remotes.is_empty() {
-            self.commands.push(Command::Disconnect {
-                dst: snarl[pin.id.node].clone(),
-                port: pin.id.input,
-            });
+            let (dst, port) = self.input_target(&snarl[pin.id.node], pin.id.input);
+            self.commands.push(Command::Disconnect { dst, port });
         }
     }
 
     fn drop_outputs(&mut self, pin: &OutPin, snarl: &mut Snarl<String>) {
         self.commands.push(Command::DisconnectOutputs {
-            src: snarl[pin.id.node].clone(),
+            src: self.output_source(&snarl[pin.id.node], pin.id.output),
         });
     }
 
@@ -351,10 +412,8 @@ impl SnarlViewer<String> for Viewer<'_> {
                 .collect();
             if !connected.is_empty() {
                 for p in connected {
-                    self.commands.push(Command::Disconnect {
-                        dst: snarl[p.node].clone(),
-                        port: p.input,
-                    });
+                    let (dst, port) = self.input_target(&snarl[p.node], p.input);
+                    self.commands.push(Command::Disconnect { dst, port });
                 }
                 return false;
             }
@@ -372,10 +431,10 @@ impl SnarlViewer<String> for Viewer<'_> {
         let wire = match src {
             AnyPins::Out(pins) => pins
                 .first()
-                .map(|p| WireEnd::FromOutput(snarl[p.node].clone())),
-            AnyPins::In(pins) => pins.first().map(|p| WireEnd::ToInput {
-                node: snarl[p.node].clone(),
-                port: p.input,
+                .map(|p| WireEnd::FromOutput(self.output_source(&snarl[p.node], p.output))),
+            AnyPins::In(pins) => pins.first().map(|p| {
+                let (node, port) = self.input_target(&snarl[p.node], p.input);
+                WireEnd::ToInput { node, port }
             }),
         };
         let id = egui::Id::new("wire-menu-search");
@@ -425,6 +484,22 @@ impl SnarlViewer<String> for Viewer<'_> {
         snarl: &mut Snarl<String>,
     ) {
         let name = snarl[node].clone();
+        if let Some(g) = self.group(&name) {
+            let members = g.members.clone();
+            if ui.button("Expand").clicked() {
+                self.commands.push(Command::ToggleGroup(name));
+                ui.close();
+            } else if ui.button("Ungroup").clicked() {
+                self.commands.push(Command::Select(members));
+                self.commands.push(Command::Ungroup);
+                ui.close();
+            } else if ui.button("Delete the group's nodes").clicked() {
+                self.commands.push(Command::Select(members));
+                self.commands.push(Command::Delete);
+                ui.close();
+            }
+            return;
+        }
         if ui.button("Duplicate").clicked() {
             self.commands.push(Command::Select(vec![name.clone()]));
             self.commands.push(Command::Duplicate);

@@ -9,6 +9,7 @@
 use super::canvas::severity_color;
 use super::{ERROR_RED, plain};
 use crate::model::Document;
+use crate::model::groups::GroupView;
 use crate::session::Badge;
 use egui::emath::TSTransform;
 use egui::epaint::CubicBezierShape;
@@ -28,11 +29,12 @@ const INPUT_BOX: Color32 = Color32::from_rgb(36, 58, 48);
 const LOSS_BOX: Color32 = Color32::from_rgb(60, 44, 30);
 const SELECTED: Color32 = Color32::from_rgb(250, 200, 80);
 
-/// The canvas as this module sees it: names in snarl order, graph-space rectangles.
+/// The canvas as this module sees it: items in snarl order, graph-space rectangles.
 pub struct Scene<'a> {
     pub doc: &'a Document,
+    /// The canvas's items (nodes, inputs, groups) and the wires between them.
+    pub groups: &'a GroupView,
     pub names: &'a [String],
-    pub index: &'a HashMap<String, usize>,
     pub rects: &'a HashMap<String, Rect>,
     /// Graph → screen.
     pub transform: TSTransform,
@@ -42,18 +44,15 @@ pub struct Scene<'a> {
 
 impl Scene<'_> {
     fn rect(&self, i: usize) -> Option<Rect> {
+        if self.groups.hidden.get(i).copied().unwrap_or(true) {
+            return None;
+        }
         self.rects.get(&self.names[i]).copied()
     }
 
-    /// `(src, dst, port)` of every wire, by name index.
+    /// `(src, dst, port)` of every drawn wire, by item index.
     fn wires(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-        self.doc.file.nodes.iter().flat_map(move |n| {
-            let dst = self.index.get(&n.name).copied();
-            n.inputs
-                .iter()
-                .enumerate()
-                .filter_map(move |(port, src)| Some((*self.index.get(src)?, dst?, port)))
-        })
+        (self.groups.wires.iter()).map(|w| (w.src, w.dst, w.dst_pin))
     }
 }
 
@@ -68,8 +67,9 @@ pub fn wanted(s: &Scene<'_>) -> Vec<bool> {
     let inv = s.transform.inverse();
     let area =
         Rect::from_min_max(inv * s.view.min, inv * s.view.max).expand(MARGIN / s.transform.scaling);
+    let hidden = |i: usize| s.groups.hidden.get(i).copied().unwrap_or(true);
     let seen: Vec<bool> = (0..s.names.len())
-        .map(|i| s.rect(i).is_none_or(|r| r.intersects(area)))
+        .map(|i| !hidden(i) && s.rects.get(&s.names[i]).is_none_or(|r| r.intersects(area)))
         .collect();
     for (i, &v) in seen.iter().enumerate() {
         want[i] |= v;

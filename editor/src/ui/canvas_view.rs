@@ -11,6 +11,7 @@ use super::canvas_far::{self, Scene};
 use super::tint::{self, TintMetric, Tints};
 use crate::app::EditorCore;
 use crate::command::{Command, Queue};
+use crate::model::groups::GroupView;
 use crate::model::layout::{self, Size};
 use crate::model::reflect;
 use crate::session::Badge;
@@ -19,11 +20,12 @@ use egui::emath::TSTransform;
 use egui::{Id, Pos2, Rect, RichText, Ui};
 use egui_snarl::ui::{SnarlStyle, SnarlWidget};
 use egui_snarl::{NodeId, Snarl};
-use hyphae::graph::{InputDecl, NodeDecl};
+use hyphae::graph::{GroupDecl, InputDecl, NodeDecl};
 use hyphae::ops::Op;
 use std::collections::HashMap;
 
 const CANVAS_ID: &str = "hyphae-canvas";
+const GROUP_FRAME: egui::Color32 = egui::Color32::from_rgb(150, 160, 230);
 /// Zoom limits: far enough out for a 500-node chain, close enough to read a port.
 const MIN_SCALE: f32 = 0.004;
 const MAX_SCALE: f32 = 2.5;
@@ -38,14 +40,16 @@ pub struct CanvasView {
     /// The nodes in view and their neighbours (see [`canvas_far`]); `NodeId(i)` is
     /// `names[i]` whether or not it is held.
     snarl: Snarl<String>,
-    /// Every name in snarl order (`NodeId(i)` ↔ `names[i]`).
+    /// Every item in snarl order (`NodeId(i)` ↔ `names[i]`): inputs, nodes, groups.
     names: Vec<String>,
+    /// Which items collapsed groups hide, and the wires as drawn.
+    groups: GroupView,
     /// `names` inverted.
     index: HashMap<String, usize>,
     /// Which names the snarl holds now (empty: to be chosen).
     shown: Vec<bool>,
     /// The structure (without layout) the snarl was built from.
-    built: Option<(Vec<InputDecl>, Vec<NodeDecl>)>,
+    built: Option<(Vec<InputDecl>, Vec<NodeDecl>, Vec<GroupDecl>)>,
     generation: Option<u64>,
     /// Part of snarl's id: a new value gives snarl fresh memory (no stale selection).
     epoch: u64,
@@ -80,6 +84,7 @@ impl Default for CanvasView {
         CanvasView {
             snarl: Snarl::new(),
             names: Vec::new(),
+            groups: GroupView::default(),
             index: HashMap::new(),
             shown: Vec::new(),
             built: None,
@@ -172,9 +177,9 @@ impl CanvasView {
     /// frame.
     pub fn graph_rects(&self, core: &EditorCore) -> Vec<(String, Rect)> {
         let f = &core.doc.file;
-        self.names
-            .iter()
-            .filter_map(|n| {
+        (self.names.iter().zip(&self.groups.hidden))
+            .filter(|(_, hidden)| !**hidden)
+            .filter_map(|(n, _)| {
                 let r = self.rects.get(n).copied().or_else(|| {
                     let &(x, y) = f.layout.get(n)?;
                     let (w, h) = layout::estimated_size(f, n);
@@ -217,7 +222,11 @@ impl CanvasView {
             return;
         }
         self.generation = Some(doc.generation);
-        let structure = (doc.file.inputs.clone(), doc.file.nodes.clone());
+        let structure = (
+            doc.file.inputs.clone(),
+            doc.file.nodes.clone(),
+            doc.file.groups.clone(),
+        );
         if self.built.as_ref() == Some(&structure) {
             let ids: Vec<_> = self.snarl.node_ids().map(|(id, _)| id).collect();
             for id in ids {
@@ -230,8 +239,9 @@ impl CanvasView {
             self.follow_layout(core);
             return;
         }
-        self.snarl = build(doc);
-        self.names = doc.names();
+        self.groups = GroupView::of(&doc.file);
+        self.snarl = build(doc, &self.groups);
+        self.names = self.groups.names.clone();
         self.index = (self.names.iter().cloned()).zip(0..).collect();
         self.shown.clear();
         self.configs = doc
@@ -244,7 +254,9 @@ impl CanvasView {
         // Snarl's selection is by index: after a rebuild it would name other nodes.
         self.epoch += 1;
         self.snarl_selection.clear();
-        self.rects.retain(|n, _| doc.exists(n));
+        let groups = &self.groups;
+        self.rects
+            .retain(|n, _| doc.exists(n) || groups.is_group(n));
         self.follow_layout(core);
     }
 
@@ -258,7 +270,10 @@ impl CanvasView {
             };
             let size = self.rects.get(name).map_or_else(
                 || {
-                    let ports = doc.node(name).map_or(1, |n| n.inputs.len());
+                    let ports = match self.groups.pins.get(name) {
+                        Some(g) => g.inputs.len().max(g.outputs.len()),
+                        None => doc.node(name).map_or(1, |n| n.inputs.len()),
+                    };
                     let (w, h) = layout::size_for_ports(ports);
                     egui::vec2(w, h)
                 },
@@ -272,8 +287,8 @@ impl CanvasView {
     fn scene<'a>(&'a self, core: &'a EditorCore, transform: TSTransform) -> Scene<'a> {
         Scene {
             doc: &core.doc,
+            groups: &self.groups,
             names: &self.names,
-            index: &self.index,
             rects: &self.rects,
             transform,
             view: self.rect,
@@ -287,7 +302,7 @@ impl CanvasView {
         if want == self.shown {
             return;
         }
-        let mut snarl = build(&core.doc);
+        let mut snarl = build(&core.doc, &self.groups);
         for (i, _) in want.iter().enumerate().filter(|(_, keep)| !**keep) {
             snarl.remove_node(NodeId(i));
         }
@@ -308,6 +323,19 @@ impl CanvasView {
                     moved.push((name.clone(), (pos.x, pos.y), d));
                 }
             }
+        }
+        if let [(name, _, d)] = moved.as_slice()
+            && let Some(g) = self.groups.pins.get(name)
+        {
+            // A collapsed group carries its members along.
+            let (x, y) = layout.get(name).copied().unwrap_or_default();
+            let mut all = vec![(name.clone(), (x + d.x, y + d.y))];
+            all.extend(
+                g.members
+                    .iter()
+                    .filter_map(|n| layout.get(n).map(|&(x, y)| (n.clone(), (x + d.x, y + d.y)))),
+            );
+            return all;
         }
         if let [(name, _, d)] = moved.as_slice()
             && core.selection.contains(name)
@@ -384,6 +412,7 @@ impl CanvasView {
         let mut viewer = Viewer {
             badges: shown,
             doc: &core.doc,
+            groups: &self.groups,
             commands: Vec::new(),
             configs: &self.configs,
             tints: &self.tints.2.colors,
@@ -417,6 +446,7 @@ impl CanvasView {
             // The view moved to nodes snarl does not hold yet: draw them next frame.
             ui.ctx().request_repaint();
         }
+        self.group_frames(ui, q);
         self.click_select(ui, q);
         if let Some(op) = response.dnd_release_payload::<Op>() {
             let p = ui
@@ -475,15 +505,63 @@ impl CanvasView {
             return;
         }
         let g = self.screen_to_graph(p);
+        let shown = |n: &str| self.index.get(n).is_some_and(|&i| !self.groups.hidden[i]);
         let hit = self
             .rects
             .iter()
-            .find(|(_, r)| r.contains(g))
+            .find(|(n, r)| r.contains(g) && shown(n))
             .map(|(n, _)| n.clone());
         q.push(match hit {
-            Some(n) => Command::Select(vec![n]),
+            // A collapsed group stands for its members: Delete, Copy, Ungroup act on them.
+            Some(n) => match self.groups.pins.get(&n) {
+                Some(group) => Command::Select(group.members.clone()),
+                None => Command::Select(vec![n]),
+            },
             None => Command::ClearSelection,
         });
+    }
+
+    /// A frame around each expanded group's members, titled with its name; clicking the
+    /// title collapses it.
+    fn group_frames(&self, ui: &mut Ui, q: &mut Queue) {
+        for (name, members) in &self.groups.expanded {
+            let bb = (members.iter().filter_map(|m| self.rects.get(m)))
+                .fold(Rect::NOTHING, |bb, r| bb.union(*r));
+            if !bb.is_finite() {
+                continue;
+            }
+            let t = self.transform;
+            let r = Rect::from_min_max(t * bb.min, t * bb.max).expand(12.0 * t.scaling.max(0.3));
+            if !r.intersects(self.rect) {
+                continue;
+            }
+            let painter = ui.painter_at(self.rect);
+            painter.rect_stroke(
+                r,
+                6.0,
+                egui::Stroke::new(1.5, GROUP_FRAME),
+                egui::StrokeKind::Outside,
+            );
+            // Above the canvas's own layers, so the click is the button's, not snarl's.
+            let at = r.left_top() - egui::vec2(0.0, 22.0);
+            let response = egui::Area::new(Id::new("group-frame").with(name))
+                .fixed_pos(at)
+                .order(egui::Order::Foreground)
+                .constrain(false)
+                .show(ui.ctx(), |ui| {
+                    ui.add(
+                        egui::Button::new(RichText::new(format!("⊟ {name}")).color(GROUP_FRAME))
+                            .frame(false),
+                    )
+                })
+                .inner;
+            if response
+                .on_hover_text("collapse this group into one box")
+                .clicked()
+            {
+                q.push(Command::ToggleGroup(name.clone()));
+            }
+        }
     }
 
     /// The empty-graph hint, and the badge colours while a run shows badges.

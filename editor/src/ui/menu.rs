@@ -53,6 +53,9 @@ pub fn menu_bar(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue)
             command_button(ui, q, Command::Duplicate, has_selection);
             command_button(ui, q, Command::Delete, has_selection);
             ui.separator();
+            command_button(ui, q, Command::Group, has_selection);
+            command_button(ui, q, Command::Ungroup, has_selection);
+            ui.separator();
             command_button(ui, q, Command::SelectAll, true);
             command_button(ui, q, Command::Find, true);
             command_button(ui, q, Command::AutoLayout, true);

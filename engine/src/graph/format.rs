@@ -149,9 +149,28 @@ pub struct GraphFile {
     pub nodes: Vec<NodeDecl>,
     #[serde(default)]
     pub training: Training,
-    /// Editor positions of nodes (and inputs), by name.
+    /// Editor positions of nodes, inputs and groups, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, (f32, f32)>,
+    /// Editor groups: named sets of nodes, drawn as one node while collapsed. Presentation
+    /// only: training ignores them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDecl>,
+}
+
+/// A named set of nodes (and inputs) the editor can collapse into one box, whose position
+/// is the group's entry in `layout`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDecl {
+    pub name: String,
+    pub nodes: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub collapsed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for GraphFile {
@@ -163,6 +182,7 @@ impl Default for GraphFile {
             nodes: Vec::new(),
             training: Training::default(),
             layout: BTreeMap::new(),
+            groups: Vec::new(),
         }
     }
 }

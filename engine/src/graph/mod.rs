@@ -9,7 +9,7 @@ pub mod summary;
 pub mod training;
 pub mod validate;
 
-pub use format::{FORMAT_VERSION, GraphFile, InputDecl, NodeDecl, Source};
+pub use format::{FORMAT_VERSION, GraphFile, GroupDecl, InputDecl, NodeDecl, Source};
 pub use infer::{Inferred, infer};
 pub use training::{Augment, Clip, Jitter, Optimizer, Schedule, Training};
 pub use validate::{GraphError, NodeInfo, Ref, ValidGraph};

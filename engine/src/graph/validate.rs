@@ -369,19 +369,46 @@ fn check_shapes(
     infos
 }
 
-/// Layout keys name nodes or inputs.
+/// Layout keys name nodes, inputs or groups; groups have fresh names and hold existing
+/// nodes, each node in one group at most.
 fn check_layout(ck: &mut Checker<'_>, file: &GraphFile, names: &HashMap<&str, Ref>) {
+    let position = |ck: &Checker<'_>, key: &str| {
+        ck.text.and_then(|t| {
+            t.find(&format!("\"{key}\""))
+                .map(|o| super::format::line_col(t, o))
+        })
+    };
+    let mut groups = std::collections::HashSet::new();
+    let mut member_of: HashMap<&str, &str> = HashMap::new();
+    for g in &file.groups {
+        let pos = position(ck, &g.name);
+        if g.name.trim().is_empty() {
+            ck.error(None, None, pos, "a group has an empty name".to_string());
+        } else if names.contains_key(g.name.as_str()) || !groups.insert(g.name.as_str()) {
+            let why = format!("group `{}`: the name is already taken", g.name);
+            ck.error(None, None, pos, why);
+        }
+        for n in &g.nodes {
+            if !names.contains_key(n.as_str()) {
+                let why = format!(
+                    "group `{}` names `{n}`, which is neither a node nor an input",
+                    g.name
+                );
+                ck.error(None, None, pos, why);
+            } else if let Some(other) = member_of.insert(n, &g.name) {
+                let why = format!("`{n}` is in two groups, `{other}` and `{}`", g.name);
+                ck.error(Some(n), None, pos, why);
+            }
+        }
+    }
     for key in file.layout.keys() {
-        if !names.contains_key(key.as_str()) {
-            let pos = ck.text.and_then(|t| {
-                t.find(&format!("\"{key}\""))
-                    .map(|o| super::format::line_col(t, o))
-            });
+        if !names.contains_key(key.as_str()) && !groups.contains(key.as_str()) {
+            let pos = position(ck, key);
             ck.error(
                 None,
                 None,
                 pos,
-                format!("layout names `{key}`, which is neither a node nor an input"),
+                format!("layout names `{key}`, which is neither a node, an input nor a group"),
             );
         }
     }
