@@ -234,7 +234,9 @@ impl Trainer {
             self.runtime.set_events(events);
         }
 
-        old.write_best()?;
+        if old.opts.out_dir.is_some() {
+            old.write_best()?;
+        }
         self.runtime.set_step(old.runtime.step());
         self.epoch = old.epoch;
         self.batch_in_epoch = old.batch_in_epoch;
