@@ -2,9 +2,9 @@
 //! narrow: [`Session::spawn`] with a graph, [`TrainerCommand`]s in, [`Msg`]s out.
 //!
 //! The thread checks its command channel between steps (pause, resume, single step, halt, a
-//! new learning rate, evaluate, save/load weights) and sends [`Msg`]s back over a crossbeam
-//! channel. The UI drains that channel with `try_recv` once per frame, so no frame ever waits
-//! on the trainer. After the last epoch, or a [`TrainerCommand::Halt`], the thread keeps the
+//! new learning rate, evaluate, save/load weights, continue on an edited graph) and sends
+//! [`Msg`]s back over a crossbeam channel. The UI drains that channel with `try_recv` once per
+//! frame, so no frame ever waits on the trainer. After the last epoch, or a [`TrainerCommand::Halt`], the thread keeps the
 //! trained model (weights and optimizer state) and still answers evaluate and save until the
 //! session is dropped.
 

@@ -38,7 +38,7 @@ pub fn draw(p: &mut PlotUi<'_>, forks: &[ForkMark], axis: Axis) {
 /// fork carried.
 pub fn notes(ui: &mut Ui, core: &EditorCore) {
     let tr: &TrainState = &core.training;
-    if tr.edited(&core.doc.file) && tr.paused_for_edits() {
+    if tr.paused_for_edits() && tr.edited(&core.doc.file) {
         ui.label(
             RichText::new(
                 "✏ graph edited: Resume continues on it (same-named layers of the same shape \
