@@ -143,3 +143,43 @@ fn an_edited_graph_with_errors_does_not_resume() {
     h.get_by_label("⏹ Stop").click();
     h.run_steps(2);
 }
+
+/// A followed run folder with a fork (written here by the engine, as an editor run would)
+/// shows the fork marker too.
+#[test]
+fn a_followed_run_shows_its_fork() {
+    let graph_path = workspace().join("graphs/spirals_mlp.ron");
+    let run = tmp_dir("followed-fork");
+    let _ = std::fs::remove_dir_all(&run);
+    let graph = hyphae::graph::ValidGraph::load(&graph_path).expect("graph");
+    let mut wider = graph.file.clone();
+    if let Some(n) = wider.nodes.iter_mut().find(|n| n.name == "fc2")
+        && let hyphae::ops::Op::Linear(c) = &mut n.op
+    {
+        c.out_features = 96;
+    }
+    let wider = hyphae::graph::ValidGraph::validate(wider, "wider.ron", None).expect("valid");
+    let split = hyphae::data::load("spirals", 0).expect("data");
+    let opts = hyphae::train::trainer::TrainOptions {
+        epochs: 1,
+        out_dir: Some(run.clone()),
+        ..Default::default()
+    };
+    let mut old = hyphae::train::trainer::Trainer::new(graph, split, opts).expect("trainer");
+    for _ in 0..10 {
+        old.step().expect("step");
+    }
+    let (mut new, _) = hyphae::train::trainer::Trainer::fork(&mut old, wider).expect("fork");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    new.run(&mut |_| {}, &stop).expect("trained");
+
+    let mut h = open_for_training(&graph_path, "");
+    type_into(&mut h, "run folder", &run.display().to_string());
+    h.get_by_label("Follow run").click();
+    wait_for(&mut h, "the fork", |app| {
+        app.core.training.run.forks.len() == 1
+    });
+    assert_eq!(h.state().core.training.run.forks[0].step, 10.0);
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
+}

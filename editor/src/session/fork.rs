@@ -30,7 +30,11 @@ pub struct ForkMark {
 
 impl ForkMark {
     pub fn new(fork: &Fork, batches_per_epoch: usize) -> ForkMark {
-        let within = fork.batch as f64 / batches_per_epoch.max(1) as f64;
+        // A followed run does not say how long its epochs are: the epoch's start then.
+        let within = match batches_per_epoch {
+            0 => 0.0,
+            n => fork.batch as f64 / n as f64,
+        };
         ForkMark {
             step: fork.step as f64,
             epoch: fork.epoch as f64 + within.min(1.0),

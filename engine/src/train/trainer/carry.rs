@@ -14,7 +14,7 @@ use crate::ecs::systems::EventSink;
 use crate::error::{Error, Result};
 use crate::graph::{GraphFile, ValidGraph};
 use crate::tensor::Tensor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ pub const FORKS_FILE: &str = "forks.jsonl";
 pub const GRAPHS_DIR: &str = "graphs";
 
 /// What happened to each parameter and buffer (by name) in a carry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CarryReport {
     /// Same name and shape in both graphs: values and optimizer state came over.
     pub carried: Vec<String>,
@@ -37,7 +37,7 @@ pub struct CarryReport {
 }
 
 /// Nodes and data inputs that differ between two graph versions, by name.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GraphDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -85,7 +85,7 @@ impl GraphDiff {
 }
 
 /// A fork of a run: where it happened, what changed, what was carried.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Fork {
     pub step: u64,
     pub epoch: u64,
