@@ -139,6 +139,9 @@ impl EditorApp {
         }
         // Drain the trainer's messages: never blocks, so frames never wait on training.
         self.core.training.poll();
+        if let Some(news) = self.core.training.news.take() {
+            self.core.status = Some(news);
+        }
         let (core, st, q) = (&self.core, &mut self.ui, &mut self.queue);
         egui::Panel::top("menu").show(ui, |ui| crate::ui::menu::menu_bar(ui, core, st, q));
         egui::Panel::bottom("status").show(ui, |ui| crate::ui::status::status_bar(ui, core));

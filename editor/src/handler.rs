@@ -11,12 +11,15 @@ use std::path::Path;
 
 /// Why a structural edit is refused while a run is live.
 pub const LOCKED_WHILE_TRAINING: &str = "the graph cannot change while it trains: \
-    Stop first (the trained model is kept for Save weights and Evaluate until the next Start)";
+    Pause first (Resume then continues on the edited graph, the unchanged layers keeping \
+    their weights), or Stop (the trained model is kept until the next Start)";
 
 impl EditorApp {
     /// Runs one command now.
     pub fn run(&mut self, c: Command) {
-        if self.core.training.is_live() && self.changes_structure(&c) {
+        // A paused run may change: Resume continues it on the edited graph (a fork).
+        let paused = self.core.training.paused_for_edits();
+        if self.core.training.is_live() && !paused && self.changes_structure(&c) {
             self.error(LOCKED_WHILE_TRAINING);
             return;
         }
@@ -184,7 +187,11 @@ impl EditorApp {
             }
             Command::Step => {
                 if self.core.training.is_live() {
-                    self.core.training.send(TrainerCommand::Step);
+                    match self.core.training.fork_if_edited(&self.core.doc, true) {
+                        None => self.core.training.send(TrainerCommand::Step),
+                        Some(Ok(m)) => self.info(m),
+                        Some(Err(e)) => self.error(e),
+                    }
                 } else if self.core.training.has_model() {
                     self.core.pending = Some(Pending::StartTraining);
                 } else if self.start_training(true) {
@@ -192,8 +199,17 @@ impl EditorApp {
                 }
             }
             Command::Pause => self.core.training.send(TrainerCommand::Pause),
-            Command::Resume => self.core.training.send(TrainerCommand::Resume),
-            Command::StopTraining => self.core.training.halt(),
+            Command::Resume => match self.core.training.fork_if_edited(&self.core.doc, false) {
+                None => self.core.training.send(TrainerCommand::Resume),
+                Some(Ok(m)) => self.info(m),
+                Some(Err(e)) => self.error(e),
+            },
+            Command::StopTraining => {
+                if self.core.training.edited(&self.core.doc.file) {
+                    self.info("stopped: the kept model is the graph before the paused edits");
+                }
+                self.core.training.halt();
+            }
             Command::SetLiveLr(lr) => match crate::model::settings::lr(lr) {
                 Ok(()) => {
                     self.core.training.live_lr = lr;

@@ -1,13 +1,15 @@
 //! Following a run that another process writes (`hyphae train` in a terminal, or on
 //! another machine's shared disk): the run folder's `metrics.jsonl` and `stats.jsonl` are
 //! read as they grow and turned into the messages a trainer thread sends, so the curves,
-//! per-layer statistics and badges show as for the editor's own runs. Read-only: that run
+//! per-layer statistics, badges and graph edits (`forks.jsonl`) show as for the editor's
+//! own runs. Read-only: that run
 //! cannot be paused or stopped from here, and its model stays in its folder.
 
 use super::trainer_thread::{Msg, Session, TrainerCommand, Wake};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use hyphae::graph::GraphFile;
 use hyphae::train::metrics::{STATS_FILE, StatsRecord};
-use hyphae::train::trainer::EvalReport;
+use hyphae::train::trainer::{EvalReport, FORKS_FILE, Fork};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,6 +57,7 @@ fn follow(dir: &Path, cmds: &Receiver<TrainerCommand>, tx: &Sender<Msg>, wake: O
     send(Msg::Running);
     let mut metrics = Tail::new(metrics_path);
     let mut stats = Tail::new(dir.join(STATS_FILE));
+    let mut forks = Tail::new(dir.join(FORKS_FILE));
     let (mut quiet, mut finished, mut last_step) = (0, false, 0);
     loop {
         loop {
@@ -92,6 +95,12 @@ fn follow(dir: &Path, cmds: &Receiver<TrainerCommand>, tx: &Sender<Msg>, wake: O
                     nodes: r.nodes,
                     params: r.params,
                 });
+            }
+        }
+        for line in forks.new_lines() {
+            if let Some(m) = fork_message(dir, &line) {
+                news = true;
+                send(m);
             }
         }
         quiet = if news { 0 } else { quiet + 1 };
@@ -185,6 +194,20 @@ impl Tail {
         lines.retain(|l| !l.trim().is_empty());
         lines
     }
+}
+
+/// A `forks.jsonl` line (a graph edited during the run) as the trainer thread's message;
+/// `None` if the line or the graph version it names cannot be read.
+fn fork_message(dir: &Path, line: &str) -> Option<Msg> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fork: Fork = serde_json::from_value(v.get("fork")?.clone()).ok()?;
+    let path = dir.join(fork.graph.as_deref()?);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let graph = GraphFile::from_ron(&text, &path.display().to_string()).ok()?;
+    Some(Msg::Forked {
+        fork: Box::new(fork),
+        graph: Box::new(graph),
+    })
 }
 
 #[cfg(test)]

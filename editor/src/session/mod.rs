@@ -5,6 +5,7 @@
 
 pub mod badges;
 pub mod follow;
+pub mod fork;
 pub mod state;
 pub mod trainer_thread;
 

@@ -2,6 +2,7 @@
 //! Folded from the trainer thread's messages once per frame; the command handler starts,
 //! halts and discards sessions.
 
+use super::fork::ForkMark;
 use super::trainer_thread::{Msg, Session, SessionConfig, TrainerCommand, Wake};
 use hyphae::ecs::{ParamStats, TensorStats};
 use hyphae::graph::ValidGraph;
@@ -28,6 +29,8 @@ pub struct RunHistory {
     /// Graphs with training phases: (phase, (step, loss) per step it ran), in the order
     /// the phases first reported.
     pub phase_loss: Vec<(String, Vec<[f64; 2]>)>,
+    /// Where the graph was edited during the run (hot edits).
+    pub forks: Vec<ForkMark>,
 }
 
 /// One node's activation statistics over time.
@@ -90,6 +93,14 @@ pub struct TrainState {
     pub stats_version: u64,
     /// The run folder followed (read-only: no model here, nothing to pause).
     pub following: Option<PathBuf>,
+    /// The graph the session trains (it differs from the document after a paused edit).
+    pub running: Option<hyphae::graph::GraphFile>,
+    /// The last hot edit of this run, for the training panel's list.
+    pub last_fork: Option<Box<hyphae::train::trainer::Fork>>,
+    /// A fork was asked for and has not been answered yet.
+    pub fork_in_flight: bool,
+    /// A message for the status bar, taken by the app once per frame.
+    pub news: Option<(String, bool)>,
     smooth: Option<f64>,
     runs_started: usize,
 }
@@ -116,6 +127,10 @@ impl Default for TrainState {
             evaluations: 0,
             stats_version: 0,
             following: None,
+            running: None,
+            last_fork: None,
+            fork_in_flight: false,
+            news: None,
             smooth: None,
             runs_started: 0,
         }
@@ -139,6 +154,7 @@ impl TrainState {
         self.live_lr = graph.file.training.optimizer.lr();
         self.live_stats_every = graph.file.training.stats_every;
         self.begin_run(format!("run {}", self.runs_started + 1));
+        self.running = Some(graph.file.clone());
         self.session = Some(Session::spawn(
             graph,
             SessionConfig {
@@ -179,6 +195,9 @@ impl TrainState {
         self.samples_per_sec = 0.0;
         self.smooth = None;
         self.following = None;
+        self.running = None;
+        self.last_fork = None;
+        self.fork_in_flight = false;
         self.phase = Phase::Loading;
     }
 
@@ -249,7 +268,7 @@ impl TrainState {
         any
     }
 
-    fn note(&mut self, text: String, bad: bool) {
+    pub(super) fn note(&mut self, text: String, bad: bool) {
         self.messages.push((text, bad));
         if self.messages.len() > 50 {
             self.messages.remove(0);
@@ -392,6 +411,8 @@ impl TrainState {
                 self.evaluations += 1;
                 self.last_eval = Some(r);
             }
+            Msg::Forked { fork, graph } => self.forked(*fork, *graph),
+            Msg::ForkFailed(e) => self.fork_failed(e),
             Msg::Info(t) => self.note(t, false),
             Msg::Error(e) => {
                 self.note(e.clone(), true);

@@ -2,18 +2,19 @@
 //! narrow: [`Session::spawn`] with a graph, [`TrainerCommand`]s in, [`Msg`]s out.
 //!
 //! The thread checks its command channel between steps (pause, resume, single step, halt, a
-//! new learning rate, evaluate, save/load weights) and sends [`Msg`]s back over a crossbeam
-//! channel. The UI drains that channel with `try_recv` once per frame, so no frame ever waits
-//! on the trainer. After the last epoch, or a [`TrainerCommand::Halt`], the thread keeps the
+//! new learning rate, evaluate, save/load weights, continue on an edited graph) and sends
+//! [`Msg`]s back over a crossbeam channel. The UI drains that channel with `try_recv` once per
+//! frame, so no frame ever waits on the trainer. After the last epoch, or a [`TrainerCommand::Halt`], the thread keeps the
 //! trained model (weights and optimizer state) and still answers evaluate and save until the
 //! session is dropped.
 
+use super::fork::EditedGraph;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use hyphae::data;
 use hyphae::ecs::{ParamStats, TensorStats, TrainEvent};
-use hyphae::graph::ValidGraph;
+use hyphae::graph::{GraphFile, ValidGraph};
 use hyphae::train::run_dir;
-use hyphae::train::trainer::{EvalReport, Event, Finish, TrainOptions, Trainer};
+use hyphae::train::trainer::{EvalReport, Event, Finish, Fork, TrainOptions, Trainer};
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
@@ -36,6 +37,12 @@ pub enum TrainerCommand {
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),
+    /// Continue the paused run on this edited graph (see `super::fork`), then resume
+    /// (or run one batch, `step`). Refused with a message, staying paused, if it cannot.
+    Fork {
+        graph: EditedGraph,
+        step: bool,
+    },
 }
 
 /// What the trainer thread reports.
@@ -88,6 +95,13 @@ pub enum Msg {
         step: u64,
     },
     Evaluated(EvalReport),
+    /// The run continues on an edited graph: what was carried, and the graph it trains now.
+    Forked {
+        fork: Box<Fork>,
+        graph: Box<GraphFile>,
+    },
+    /// The edited graph could not continue the run; it goes on paused on the old one.
+    ForkFailed(String),
     Info(String),
     Error(String),
 }
@@ -397,6 +411,22 @@ fn commands(cmds: &Receiver<TrainerCommand>, trainer: &mut Trainer, ctl: &mut Co
             TrainerCommand::LoadWeights(p) => match trainer.load_weights(&p) {
                 Ok(()) => out.send(Msg::Info(format!("loaded weights from {}", p.display()))),
                 Err(e) => out.send(Msg::Error(format!("load: {e}"))),
+            },
+            TrainerCommand::Fork { graph, step } => match Trainer::fork(trainer, *graph.0) {
+                Ok((next, fork)) => {
+                    *trainer = next;
+                    let graph = Box::new(trainer.runtime().graph().file.clone());
+                    out.send(Msg::Forked {
+                        fork: Box::new(fork),
+                        graph,
+                    });
+                    ctl.paused = false;
+                    ctl.budget = step.then_some(1);
+                    out.send(Msg::Running);
+                }
+                Err(e) => out.send(Msg::ForkFailed(format!(
+                    "the edited graph cannot continue this run: {e}"
+                ))),
             },
         }
         if ctl.stop {

@@ -7,6 +7,7 @@ pub mod canvas_view;
 pub mod dialogs;
 pub mod fields;
 pub mod find;
+pub mod fork_marks;
 pub mod inspect_node;
 pub mod inspector;
 pub mod menu;

@@ -2,6 +2,7 @@
 //! evaluation window. Plots never take the mouse wheel from the panel they sit in.
 
 use super::UiState;
+use super::fork_marks::{self, Axis};
 use crate::app::EditorCore;
 use crate::session::{RunHistory, TrainState};
 use egui::{Color32, RichText, Ui};
@@ -159,6 +160,7 @@ pub fn plots(ui: &mut Ui, st: &TrainState) {
                     let color = PHASE_COLORS[k % PHASE_COLORS.len()];
                     p.line(line(&format!("loss {name}"), pts, color).width(1.5));
                 }
+                fork_marks::draw(p, &run.forks, Axis::Step);
                 let mut all: Vec<&[[f64; 2]]> = vec![&run.loss];
                 all.extend(run.phase_loss.iter().map(|(_, pts)| pts.as_slice()));
                 bounds(p, &all, true, 0.0);
@@ -181,6 +183,7 @@ pub fn plots(ui: &mut Ui, st: &TrainState) {
                     p.line(l);
                 }
                 epochs(p, "valid loss", &run.valid_loss, LOSS);
+                fork_marks::draw(p, &run.forks, Axis::Epoch);
                 bounds(p, &[&run.valid_loss], true, 0.0);
             });
         // Accuracy on its own 0–100% axis: next to a large loss it went flat.
@@ -193,6 +196,7 @@ pub fn plots(ui: &mut Ui, st: &TrainState) {
                     p.line(l);
                 }
                 epochs(p, "valid accuracy", &run.valid_acc, ACC);
+                fork_marks::draw(p, &run.forks, Axis::Epoch);
                 bounds(p, &[&[[0.0, 0.0], [0.0, 1.0]], &run.valid_acc], true, 0.0);
             });
         still_plot("lr-plot", PLOT_H)
@@ -204,6 +208,7 @@ pub fn plots(ui: &mut Ui, st: &TrainState) {
                     p.line(l);
                 }
                 p.line(line("learning rate", &run.lr, SMOOTH).width(2.0));
+                fork_marks::draw(p, &run.forks, Axis::Step);
                 bounds(p, &[&run.lr], true, 0.0);
             });
     });

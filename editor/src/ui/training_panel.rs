@@ -91,6 +91,7 @@ fn controls(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
     if live && tr.following.is_none() {
         live_values(ui, tr, q);
     }
+    super::fork_marks::notes(ui, core);
     ui.horizontal(|ui| {
         ui.label("weights");
         ui.add(egui::TextEdit::singleline(&mut st.weights_path).desired_width(230.0));

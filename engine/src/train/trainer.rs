@@ -8,7 +8,10 @@
 //! optimizer state, the step counter (LR schedule and dropout seeds derive from it) and
 //! the position in the epoch (the shuffle order derives from (seed, epoch)).
 
+mod carry;
 mod phases;
+
+pub use carry::{CarryReport, FORKS_FILE, Fork, GRAPHS_DIR, GraphDiff, read_forks, version_name};
 
 use super::checkpoint::{Checkpoint, graph_hash};
 use super::metrics::MetricsLog;
@@ -175,6 +178,18 @@ pub struct Trainer {
 impl Trainer {
     /// Checks that the data fits the graph (shapes, labels), then builds the runtime.
     pub fn new(graph: ValidGraph, split: Split, opts: TrainOptions) -> Result<Trainer> {
+        let (train, valid) = (Arc::new(split.train), Arc::new(split.valid));
+        Self::with_data(graph, train, valid, split.preprocessing, opts)
+    }
+
+    /// [`Trainer::new`] on data already loaded (shared with another trainer: a fork).
+    fn with_data(
+        graph: ValidGraph,
+        train: Arc<Dataset>,
+        valid: Arc<Dataset>,
+        preprocessing: Preprocessing,
+        opts: TrainOptions,
+    ) -> Result<Trainer> {
         let origin = graph.origin.clone();
         let hash = network_hash(&graph.file)?;
         let inputs = &graph.file.inputs;
@@ -192,7 +207,7 @@ impl Trainer {
             )));
         }
         let fi = features[0];
-        let data = &split.train;
+        let data = &*train;
         if data.sample_shape() != inputs[fi].shape.as_slice() {
             return Err(Error::shape_mismatch(
                 format!("{origin}: input `{}`", inputs[fi].name),
@@ -224,9 +239,6 @@ impl Trainer {
             }
         }
         let training = graph.file.training.clone();
-        let preprocessing = split.preprocessing;
-        let train = Arc::new(split.train);
-        let valid = Arc::new(split.valid);
         let loader = Loader::new(train.clone(), LoaderOptions::training(&training))?;
         let sum_losses = graph
             .file
@@ -820,6 +832,7 @@ impl Trainer {
         if let Some(out) = &self.opts.out_dir {
             super::metrics::truncate(&out.join("metrics.jsonl"), step)?;
             super::metrics::truncate(&out.join(super::metrics::STATS_FILE), step)?;
+            super::metrics::truncate(&out.join(carry::FORKS_FILE), step)?;
         }
         self.resumed = true;
         self.metrics = None;
