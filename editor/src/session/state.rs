@@ -5,9 +5,12 @@
 use super::trainer_thread::{Msg, Session, SessionConfig, TrainerCommand, Wake};
 use hyphae::ecs::{ParamStats, TensorStats};
 use hyphae::graph::ValidGraph;
+use hyphae::train::boundary::Classifier;
+use hyphae::train::eval_report::Predictions;
 use hyphae::train::trainer::EvalReport;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Weight of the newest loss in the smoothed curve (exponential moving average).
 const SMOOTHING: f64 = 0.1;
@@ -78,6 +81,10 @@ pub struct TrainState {
     pub nodes: HashMap<String, NodeHistory>,
     pub params: HashMap<String, ParamHistory>,
     pub last_eval: Option<EvalReport>,
+    /// Per-sample predictions of the last evaluation (classifiers).
+    pub last_predictions: Option<Arc<Predictions>>,
+    /// The latest model snapshot (decision-boundary view); cleared by a new run.
+    pub classifier: Option<Arc<Classifier>>,
     /// Base learning rate for live changes.
     pub live_lr: f32,
     /// Steps between statistics, for live changes.
@@ -110,6 +117,8 @@ impl Default for TrainState {
             nodes: HashMap::new(),
             params: HashMap::new(),
             last_eval: None,
+            last_predictions: None,
+            classifier: None,
             live_lr: 0.0,
             live_stats_every: 0,
             messages: Vec::new(),
@@ -173,6 +182,7 @@ impl TrainState {
             ..RunHistory::default()
         };
         self.clear_statistics();
+        self.classifier = None;
         self.step = 0;
         self.epoch = 0;
         self.batch = 0;
@@ -392,6 +402,8 @@ impl TrainState {
                 self.evaluations += 1;
                 self.last_eval = Some(r);
             }
+            Msg::Predictions(p) => self.last_predictions = Some(p),
+            Msg::Classifier(c) => self.classifier = Some(c),
             Msg::Info(t) => self.note(t, false),
             Msg::Error(e) => {
                 self.note(e.clone(), true);

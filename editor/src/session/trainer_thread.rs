@@ -12,9 +12,12 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use hyphae::data;
 use hyphae::ecs::{ParamStats, TensorStats, TrainEvent};
 use hyphae::graph::ValidGraph;
+use hyphae::train::boundary::Classifier;
+use hyphae::train::eval_report::Predictions;
 use hyphae::train::run_dir;
 use hyphae::train::trainer::{EvalReport, Event, Finish, TrainOptions, Trainer};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What the UI asks the trainer thread to do; handled between steps.
@@ -33,6 +36,8 @@ pub enum TrainerCommand {
     /// Take layer statistics every this many steps (0: never), from the next step on.
     SetStatsEvery(usize),
     Evaluate,
+    /// Send the current model as a [`Msg::Classifier`] (decision-boundary view).
+    Snapshot,
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),
@@ -88,6 +93,10 @@ pub enum Msg {
         step: u64,
     },
     Evaluated(EvalReport),
+    /// Per-sample predictions of the evaluation that follows (classifiers).
+    Predictions(Arc<Predictions>),
+    /// A snapshot of the model for views that run it (answer to `Snapshot`).
+    Classifier(Arc<Classifier>),
     Info(String),
     Error(String),
 }
@@ -382,10 +391,21 @@ fn commands(cmds: &Receiver<TrainerCommand>, trainer: &mut Trainer, ctl: &mut Co
                     n => format!("statistics every {n} steps"),
                 }));
             }
-            TrainerCommand::Evaluate => match trainer.evaluate_valid() {
-                Ok(r) => out.send(Msg::Evaluated(r)),
+            TrainerCommand::Evaluate => match trainer.evaluate_valid_with_predictions() {
+                Ok((r, p)) => {
+                    if let Some(p) = p {
+                        out.send(Msg::Predictions(Arc::new(p)));
+                    }
+                    out.send(Msg::Evaluated(r));
+                }
                 Err(e) => out.send(Msg::Error(format!("evaluate: {e}"))),
             },
+            // Not a classifier: no answer (the view says so when none comes).
+            TrainerCommand::Snapshot => {
+                if let Some(c) = trainer.classifier() {
+                    out.send(Msg::Classifier(Arc::new(c)));
+                }
+            }
             TrainerCommand::SaveWeights(p) => match trainer.save_weights_to(&p) {
                 Ok(()) => out.send(Msg::Info(format!("saved weights to {}", p.display()))),
                 Err(e) => out.send(Msg::Error(format!("save: {e}"))),
