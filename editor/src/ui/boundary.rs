@@ -179,7 +179,11 @@ fn body(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
                 .get(k)
                 .cloned()
                 .unwrap_or_else(|| k.to_string());
-            ui.label(RichText::new(format!("● {name}")).color(class_color(k)));
+            ui.label(
+                RichText::new(format!("class {name}"))
+                    .color(class_color(k))
+                    .strong(),
+            );
         }
     });
 }

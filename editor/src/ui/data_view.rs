@@ -157,11 +157,16 @@ pub fn window(ctx: &egui::Context, core: &EditorCore, st: &mut UiState) {
         return;
     }
     let mut open = true;
+    // A bounded width: the sample rows wrap instead of growing the window off screen.
     egui::Window::new("Data")
         .open(&mut open)
-        .default_size([620.0, 640.0])
+        .default_size([660.0, 640.0])
+        .max_width(900.0)
         .vscroll(true)
-        .show(ctx, |ui| body(ui, core, st));
+        .show(ctx, |ui| {
+            ui.set_max_width(ui.available_width().min(880.0));
+            body(ui, core, st)
+        });
     st.show_data &= open;
 }
 
@@ -281,7 +286,6 @@ fn class_balance(ui: &mut Ui, s: &DataSummary) {
                 ui.colored_label(class_color(k), format!("{name}: {t} train · {v} valid"));
             }
         });
-        let names = s.class_names.clone();
         let bars = |counts: &[usize], dx: f64| -> Vec<Bar> {
             counts
                 .iter()
@@ -293,16 +297,10 @@ fn class_balance(ui: &mut Ui, s: &DataSummary) {
                 })
                 .collect()
         };
+        // Bars take their class's colour (the list beside it names them); valid in grey.
         still_plot("class-balance", 140.0)
             .width(320.0)
-            .x_axis_formatter(move |m, _| {
-                let k = m.value.round();
-                if (m.value - k).abs() < 1e-6 && k >= 0.0 {
-                    names.get(k as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .show_axes([false, true])
             .show(ui, |pl| {
                 pl.bar_chart(BarChart::new("train", bars(&s.train_counts, -0.2)));
                 pl.bar_chart(

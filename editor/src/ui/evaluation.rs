@@ -116,7 +116,15 @@ fn confusion(ui: &mut Ui, conf: &[Vec<u64>], names: &[String], sel: &mut Option<
         .show(ui, |ui| {
             ui.label(RichText::new("true \\ predicted").small().weak());
             for n in names {
-                ui.label(RichText::new(short(n)).strong());
+                // Centred over its column of cells.
+                let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+                ui.painter().text(
+                    rect.center_bottom(),
+                    Align2::CENTER_BOTTOM,
+                    short(n),
+                    FontId::proportional(13.0),
+                    ui.visuals().strong_text_color(),
+                );
             }
             ui.end_row();
             for (t, row) in conf.iter().enumerate() {
