@@ -98,15 +98,20 @@ pub fn textures(ctx: &egui::Context, name: &str, s: &Samples) -> Vec<TextureHand
 
 /// Pictures in rows, each with its caption below.
 pub fn image_grid(ui: &mut Ui, tex: &[TextureHandle], captions: &[String]) {
-    ui.horizontal_wrapped(|ui| {
-        for (t, c) in tex.iter().zip(captions) {
-            ui.vertical(|ui| {
-                ui.set_width(64.0);
-                ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(56.0, 56.0)));
-                ui.label(RichText::new(c).small());
-            });
-        }
-    });
+    // Rows of a fixed count (egui's wrapping layout does not wrap nested columns).
+    const CELL: f32 = 56.0;
+    let per_row = ((ui.available_width() / CELL) as usize).max(1);
+    for (row, caps) in tex.chunks(per_row).zip(captions.chunks(per_row)) {
+        ui.horizontal(|ui| {
+            for (t, c) in row.iter().zip(caps) {
+                ui.vertical(|ui| {
+                    ui.set_width(CELL - 8.0);
+                    ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(44.0, 44.0)));
+                    ui.label(RichText::new(c).small());
+                });
+            }
+        });
+    }
 }
 
 /// Rows of tabular samples: index, up to 8 features, then `extra` columns.
