@@ -93,7 +93,7 @@ pub fn decision_grid(
     y: (f32, f32),
     res: usize,
 ) -> Result<BoundaryGrid> {
-    if !(2..=MAX_RES).contains(&res) || !(x.0 < x.1 && y.0 < y.1) {
+    if !((2..=MAX_RES).contains(&res) && x.0 < x.1 && y.0 < y.1) {
         return Err(Error::Other(format!(
             "decision grid: resolution {res} (2..={MAX_RES}) over x {x:?}, y {y:?}"
         )));
