@@ -95,6 +95,19 @@ fn a_confusion_cell_lists_its_samples() {
     );
     h.get_by_label("precision");
     h.get_by_label("macro average");
+    // Another split seed now: the cell no longer lists samples of a split it did not score.
+    let mut t = h.state().core.doc.file.training.clone();
+    t.data_seed = Some(t.split_seed() + 1);
+    h.state_mut()
+        .push(hyphae_editor::command::Command::SetTraining(Box::new(t)));
+    wait_for(&mut h, "the other split", |s| {
+        s.ui.panels
+            .summary
+            .as_ref()
+            .is_some_and(|d| d.seed != s.core.training.data_key.as_ref().unwrap().1)
+    });
+    h.run_steps(2);
+    h.get_by_label("the dataset or seed changed since this run: evaluate again to list samples");
     assert!(
         h.query_by_label_contains("ROC (class 1 positive) · AUC")
             .is_some()

@@ -85,6 +85,9 @@ pub struct TrainState {
     pub last_predictions: Option<Arc<Predictions>>,
     /// The latest model snapshot (decision-boundary view); cleared by a new run.
     pub classifier: Option<Arc<Classifier>>,
+    /// (resolved dataset spec, split seed) of the editor's last run: whose validation
+    /// samples the predictions index.
+    pub data_key: Option<(String, u64)>,
     /// Base learning rate for live changes.
     pub live_lr: f32,
     /// Steps between statistics, for live changes.
@@ -119,6 +122,7 @@ impl Default for TrainState {
             last_eval: None,
             last_predictions: None,
             classifier: None,
+            data_key: None,
             live_lr: 0.0,
             live_stats_every: 0,
             messages: Vec::new(),
@@ -147,6 +151,7 @@ impl TrainState {
         let out_dir = PathBuf::from("runs").join(&name);
         self.live_lr = graph.file.training.optimizer.lr();
         self.live_stats_every = graph.file.training.stats_every;
+        self.data_key = Some((dataset.clone(), graph.file.training.split_seed()));
         self.begin_run(format!("run {}", self.runs_started + 1));
         self.session = Some(Session::spawn(
             graph,

@@ -59,8 +59,10 @@ impl DataPanels {
             training.split_seed(),
         );
         if self.key.as_ref() != Some(&key) {
+            // The evaluation's selected cell and the boundary view outlive a reload.
             *self = DataPanels {
                 boundary: std::mem::take(&mut self.boundary),
+                cell: self.cell,
                 ..DataPanels::default()
             };
             let (spec, t) = (key.0.clone(), training.clone());
@@ -77,6 +79,11 @@ impl DataPanels {
             }
         }
         self.summary.clone()
+    }
+
+    /// (resolved spec, split seed) of what is loaded or loading.
+    pub fn key(&self) -> Option<&(String, u64)> {
+        self.key.as_ref()
     }
 
     pub fn loading(&self) -> bool {

@@ -60,7 +60,16 @@ pub fn window(ctx: &egui::Context, core: &EditorCore, st: &mut UiState) {
             if let Some(p) = &t.last_predictions
                 && let Some(cell) = st.panels.cell
             {
-                cell_samples(ui, p, cell, &names, &mut st.panels);
+                // The predictions index the run's validation split: another dataset or
+                // seed now would list the wrong samples.
+                if t.data_key.is_some() && t.data_key.as_ref() != st.panels.key() {
+                    ui.colored_label(
+                        super::WARN_AMBER,
+                        "the dataset or seed changed since this run: evaluate again to list samples",
+                    );
+                } else {
+                    cell_samples(ui, p, cell, &names, &mut st.panels);
+                }
             }
             ui.separator();
             metrics_table(ui, conf, &names);
