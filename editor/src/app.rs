@@ -164,7 +164,9 @@ impl EditorApp {
             }
         });
         crate::ui::dialogs::show(&ctx, core, st, q);
-        crate::ui::plots::evaluation_window(&ctx, core, st);
+        crate::ui::evaluation::window(&ctx, core, st);
+        crate::ui::data_view::window(&ctx, core, st);
+        crate::ui::boundary::window(&ctx, core, st, q);
         crate::ui::find::show(&ctx, core, st, q);
         for c in self.queue.take() {
             self.run(c);

@@ -120,6 +120,8 @@ pub enum Command {
     SetLiveLr(f32),
     SetStatsEvery(usize),
     Evaluate,
+    /// Ask the trainer for a snapshot of its model (the decision-boundary view).
+    SnapshotModel,
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),

@@ -221,6 +221,7 @@ impl EditorApp {
                 self.core.training.live_stats_every = n;
                 self.core.training.send(TrainerCommand::SetStatsEvery(n));
             }
+            Command::SnapshotModel => self.core.training.send(TrainerCommand::Snapshot),
             Command::Evaluate => {
                 if self.core.training.has_model() {
                     self.core.training.send(TrainerCommand::Evaluate);

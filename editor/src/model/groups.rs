@@ -256,10 +256,40 @@ pub fn ungroup(file: &mut GraphFile, name: &str) {
     file.layout.remove(name);
 }
 
-/// Collapses an expanded group or expands a collapsed one.
+/// Collapses an expanded group or expands a collapsed one. Everything to the right of the
+/// group moves by the difference between the members' width and the box's, so expanded
+/// members do not land on the nodes after them (the flow is left to right).
 pub fn toggle(file: &mut GraphFile, name: &str) {
-    if let Some(g) = file.groups.iter_mut().find(|g| g.name == name) {
-        g.collapsed = !g.collapsed;
+    let Some(k) = file.groups.iter().position(|g| g.name == name) else {
+        return;
+    };
+    let expanding = file.groups[k].collapsed;
+    file.groups[k].collapsed = !expanding;
+    let members = &file.groups[k].nodes;
+    let xs: Vec<f32> = members
+        .iter()
+        .filter_map(|n| file.layout.get(n).map(|p| p.0))
+        .collect();
+    let (Some(&(gx, _)), false) = (file.layout.get(name), xs.is_empty()) else {
+        return;
+    };
+    let (left, right) = xs
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let grow = (right - left).max(0.0);
+    let shift = if expanding { grow } else { -grow };
+    let after = gx.max(right) - 1.0;
+    let moved: Vec<String> = (file.layout.keys())
+        .filter(|n| *n != name && !members.contains(n))
+        .filter(|n| file.layout[*n].0 > if expanding { gx } else { after })
+        .cloned()
+        .collect();
+    for n in moved {
+        if let Some(p) = file.layout.get_mut(&n) {
+            p.0 += shift;
+        }
     }
 }
 
@@ -342,7 +372,11 @@ mod tests {
     fn an_expanded_group_draws_its_members() {
         let mut f = chain();
         group(&mut f, "g", &["a".into(), "b".into()], (0.0, 0.0));
+        f.layout.insert("a".into(), (0.0, 0.0));
+        f.layout.insert("b".into(), (200.0, 0.0));
+        f.layout.insert("c".into(), (150.0, 0.0));
         toggle(&mut f, "g");
+        assert_eq!(f.layout["c"].0, 350.0, "c moved right to make room");
         let v = GroupView::of(&f);
         assert_eq!(v.hidden, [false, false, false, false, true]);
         assert_eq!(v.expanded["g"], ["a", "b"]);

@@ -1,7 +1,9 @@
 //! The editor's model: everything it edits and knows, with no UI in it (no egui imports).
 //! The UI reads it; only the command handler (`crate::handler`) changes it.
 
+pub mod background;
 pub mod clipboard;
+pub mod data_view;
 pub mod dataset;
 pub mod document;
 pub mod files;

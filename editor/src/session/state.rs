@@ -6,9 +6,12 @@ use super::fork::ForkMark;
 use super::trainer_thread::{Msg, Session, SessionConfig, TrainerCommand, Wake};
 use hyphae::ecs::{ParamStats, TensorStats};
 use hyphae::graph::ValidGraph;
+use hyphae::train::boundary::Classifier;
+use hyphae::train::eval_report::Predictions;
 use hyphae::train::trainer::EvalReport;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Weight of the newest loss in the smoothed curve (exponential moving average).
 const SMOOTHING: f64 = 0.1;
@@ -81,6 +84,13 @@ pub struct TrainState {
     pub nodes: HashMap<String, NodeHistory>,
     pub params: HashMap<String, ParamHistory>,
     pub last_eval: Option<EvalReport>,
+    /// Per-sample predictions of the last evaluation (classifiers).
+    pub last_predictions: Option<Arc<Predictions>>,
+    /// The latest model snapshot (decision-boundary view); cleared by a new run.
+    pub classifier: Option<Arc<Classifier>>,
+    /// (resolved dataset spec, split seed) of the editor's last run: whose validation
+    /// samples the predictions index.
+    pub data_key: Option<(String, u64)>,
     /// Base learning rate for live changes.
     pub live_lr: f32,
     /// Steps between statistics, for live changes.
@@ -121,6 +131,9 @@ impl Default for TrainState {
             nodes: HashMap::new(),
             params: HashMap::new(),
             last_eval: None,
+            last_predictions: None,
+            classifier: None,
+            data_key: None,
             live_lr: 0.0,
             live_stats_every: 0,
             messages: Vec::new(),
@@ -153,6 +166,7 @@ impl TrainState {
         let out_dir = PathBuf::from("runs").join(&name);
         self.live_lr = graph.file.training.optimizer.lr();
         self.live_stats_every = graph.file.training.stats_every;
+        self.data_key = Some((dataset.clone(), graph.file.training.split_seed()));
         self.begin_run(format!("run {}", self.runs_started + 1));
         self.running = Some(graph.file.clone());
         self.session = Some(Session::spawn(
@@ -189,6 +203,7 @@ impl TrainState {
             ..RunHistory::default()
         };
         self.clear_statistics();
+        self.classifier = None;
         self.step = 0;
         self.epoch = 0;
         self.batch = 0;
@@ -413,6 +428,8 @@ impl TrainState {
             }
             Msg::Forked { fork, graph } => self.forked(*fork, *graph),
             Msg::ForkFailed(e) => self.fork_failed(e),
+            Msg::Predictions(p) => self.last_predictions = Some(p),
+            Msg::Classifier(c) => self.classifier = Some(c),
             Msg::Info(t) => self.note(t, false),
             Msg::Error(e) => {
                 self.note(e.clone(), true);

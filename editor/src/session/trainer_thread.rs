@@ -13,9 +13,12 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use hyphae::data;
 use hyphae::ecs::{ParamStats, TensorStats, TrainEvent};
 use hyphae::graph::{GraphFile, ValidGraph};
+use hyphae::train::boundary::Classifier;
+use hyphae::train::eval_report::Predictions;
 use hyphae::train::run_dir;
 use hyphae::train::trainer::{EvalReport, Event, Finish, Fork, TrainOptions, Trainer};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What the UI asks the trainer thread to do; handled between steps.
@@ -34,6 +37,8 @@ pub enum TrainerCommand {
     /// Take layer statistics every this many steps (0: never), from the next step on.
     SetStatsEvery(usize),
     Evaluate,
+    /// Send the current model as a [`Msg::Classifier`] (decision-boundary view).
+    Snapshot,
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),
@@ -102,6 +107,10 @@ pub enum Msg {
     },
     /// The edited graph could not continue the run; it goes on paused on the old one.
     ForkFailed(String),
+    /// Per-sample predictions of the evaluation that follows (classifiers).
+    Predictions(Arc<Predictions>),
+    /// A snapshot of the model for views that run it (answer to `Snapshot`).
+    Classifier(Arc<Classifier>),
     Info(String),
     Error(String),
 }
@@ -396,10 +405,21 @@ fn commands(cmds: &Receiver<TrainerCommand>, trainer: &mut Trainer, ctl: &mut Co
                     n => format!("statistics every {n} steps"),
                 }));
             }
-            TrainerCommand::Evaluate => match trainer.evaluate_valid() {
-                Ok(r) => out.send(Msg::Evaluated(r)),
+            TrainerCommand::Evaluate => match trainer.evaluate_valid_with_predictions() {
+                Ok((r, p)) => {
+                    if let Some(p) = p {
+                        out.send(Msg::Predictions(Arc::new(p)));
+                    }
+                    out.send(Msg::Evaluated(r));
+                }
                 Err(e) => out.send(Msg::Error(format!("evaluate: {e}"))),
             },
+            // Not a classifier: no answer (the view says so when none comes).
+            TrainerCommand::Snapshot => {
+                if let Some(c) = trainer.classifier() {
+                    out.send(Msg::Classifier(Arc::new(c)));
+                }
+            }
             TrainerCommand::SaveWeights(p) => match trainer.save_weights_to(&p) {
                 Ok(()) => out.send(Msg::Info(format!("saved weights to {}", p.display()))),
                 Err(e) => out.send(Msg::Error(format!("save: {e}"))),

@@ -65,11 +65,15 @@ pub fn menu_bar(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue)
             ui.radio_value(&mut st.view, View::Summary, "Summary table");
             command_button(ui, q, Command::FitView, true);
             ui.checkbox(&mut st.show_training, "Training panel");
+            ui.checkbox(&mut st.show_data, "Data");
+            ui.checkbox(&mut st.show_boundary, "Decision boundary");
         });
         ui.separator();
         ui.selectable_value(&mut st.view, View::Canvas, "Canvas");
         ui.selectable_value(&mut st.view, View::Summary, "Summary");
         ui.separator();
         ui.toggle_value(&mut st.show_training, "Training");
+        ui.toggle_value(&mut st.show_data, "Data")
+            .on_hover_text("the graph's dataset: counts, samples, a training batch");
     });
 }

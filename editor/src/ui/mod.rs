@@ -1,10 +1,13 @@
 //! The window's panels, one file each. Panels read the editor's state and queue
 //! [`Command`]s; only widget state (text being typed, open dialogs) changes here.
 
+pub mod boundary;
 pub mod canvas;
 pub mod canvas_far;
 pub mod canvas_view;
+pub mod data_view;
 pub mod dialogs;
+pub mod evaluation;
 pub mod fields;
 pub mod find;
 pub mod fork_marks;
@@ -73,6 +76,10 @@ pub struct UiState {
     pub show_evaluation: bool,
     /// Evaluations seen: a new one opens the evaluation window.
     pub seen_evaluations: u64,
+    pub show_data: bool,
+    pub show_boundary: bool,
+    /// The loaded dataset and the data, evaluation and boundary views made from it.
+    pub panels: data_view::DataPanels,
 }
 
 impl Default for UiState {
@@ -90,6 +97,9 @@ impl Default for UiState {
             show_training: false,
             show_evaluation: false,
             seen_evaluations: 0,
+            show_data: false,
+            show_boundary: false,
+            panels: data_view::DataPanels::default(),
         }
     }
 }

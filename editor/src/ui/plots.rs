@@ -1,9 +1,7 @@
-//! Plots: the run's curves, a node's live statistics (for the inspector) and the
-//! evaluation window. Plots never take the mouse wheel from the panel they sit in.
+//! Plots: the run's curves and a node's live statistics (for the inspector). Plots never
+//! take the mouse wheel from the panel they sit in.
 
-use super::UiState;
 use super::fork_marks::{self, Axis};
-use crate::app::EditorCore;
 use crate::session::{RunHistory, TrainState};
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints, Points};
@@ -113,7 +111,7 @@ pub fn y_range(values: impl IntoIterator<Item = f64>, include_zero: bool) -> Opt
 
 /// A plot that leaves the mouse wheel and drags to the panel around it (scrolling the
 /// panel used to pan the plot away).
-fn still_plot<'a>(id: impl egui::AsId, height: f32) -> Plot<'a> {
+pub fn still_plot<'a>(id: impl egui::AsId, height: f32) -> Plot<'a> {
     Plot::new(id)
         .height(height)
         .legend(Legend::default())
@@ -310,67 +308,6 @@ fn histogram(ui: &mut Ui, id: impl egui::AsId, name: &str, h: &Histogram, color:
         .show(ui, |p| {
             p.bar_chart(BarChart::new(format!("{name} histogram"), bars).color(color))
         });
-}
-
-/// The last evaluation: loss, accuracy and the confusion matrix (rows: true class). Opens
-/// when a new evaluation arrives.
-pub fn evaluation_window(ctx: &egui::Context, core: &EditorCore, ui_st: &mut UiState) {
-    let st = &core.training;
-    if st.evaluations != ui_st.seen_evaluations {
-        ui_st.seen_evaluations = st.evaluations;
-        ui_st.show_evaluation = true;
-    }
-    if !ui_st.show_evaluation {
-        return;
-    }
-    let Some(r) = st.last_eval.clone() else {
-        return;
-    };
-    let mut open = true;
-    egui::Window::new("Evaluation")
-        .open(&mut open)
-        .collapsible(false)
-        .show(ctx, |ui| {
-            ui.label(format!(
-                "validation loss {:.4} on {} samples",
-                r.loss, r.samples
-            ));
-            if let Some(a) = r.accuracy {
-                ui.label(format!("accuracy {:.2}%", a * 100.0));
-            }
-            let Some(conf) = &r.confusion else {
-                return;
-            };
-            ui.label(RichText::new("confusion matrix (rows: true, columns: predicted)").weak());
-            let max = conf.iter().flatten().copied().max().unwrap_or(1).max(1) as f32;
-            egui::Grid::new("confusion").striped(false).show(ui, |ui| {
-                ui.label("");
-                for j in 0..conf.len() {
-                    ui.label(RichText::new(j.to_string()).strong());
-                }
-                ui.end_row();
-                for (i, row) in conf.iter().enumerate() {
-                    ui.label(RichText::new(i.to_string()).strong());
-                    for (j, &c) in row.iter().enumerate() {
-                        let k = c as f32 / max;
-                        let bg = if i == j {
-                            Color32::from_rgb(30, (60.0 + 150.0 * k) as u8, 40)
-                        } else {
-                            Color32::from_rgb((40.0 + 180.0 * k) as u8, 30, 30)
-                        };
-                        ui.label(
-                            RichText::new(c.to_string())
-                                .monospace()
-                                .background_color(bg),
-                        );
-                    }
-                    ui.end_row();
-                }
-            });
-        });
-    if !open {
-        ui_st.show_evaluation = false;
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Training maths and plumbing: optimizers, learning-rate schedules, the training loop,
 //! its metrics log and checkpoints.
 
+pub mod boundary;
 pub mod checkpoint;
+pub mod eval_report;
 pub mod metrics;
 pub mod optim;
 pub mod run_dir;

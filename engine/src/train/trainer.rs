@@ -13,7 +13,9 @@ mod phases;
 
 pub use carry::{CarryReport, FORKS_FILE, Fork, GRAPHS_DIR, GraphDiff, read_forks, version_name};
 
+use super::boundary::{Classifier, Scores, value_node};
 use super::checkpoint::{Checkpoint, graph_hash};
+use super::eval_report::Predictions;
 use super::metrics::MetricsLog;
 use super::run_dir;
 use crate::data::{Dataset, Epoch, Loader, LoaderOptions, Preprocessing, Split};
@@ -584,6 +586,48 @@ impl Trainer {
 
     /// Loss (mean over samples), accuracy and confusion matrix on a dataset, eval mode.
     pub fn evaluate(&mut self, data: &Arc<Dataset>) -> Result<EvalReport> {
+        self.evaluate_keeping(data, None)
+    }
+
+    /// [`Trainer::evaluate`] on the validation split, also keeping each sample's predicted
+    /// class and probabilities (classifiers with `[N, C]` scores; bounded, see
+    /// [`MAX_KEPT_PROBS`](super::eval_report::MAX_KEPT_PROBS)).
+    pub fn evaluate_valid_with_predictions(&mut self) -> Result<(EvalReport, Option<Predictions>)> {
+        let data = self.valid.clone();
+        let mut preds = data
+            .num_classes
+            .filter(|_| self.logits_node.is_some())
+            .map(Predictions::new);
+        let r = self.evaluate_keeping(&data, preds.as_mut())?;
+        Ok((r, preds.filter(|p| !p.is_empty())))
+    }
+
+    /// The current model as a forward-only [`Classifier`] snapshot (parameters shared
+    /// copy-on-write), for views that run it on another thread; `None` if not a classifier.
+    pub fn classifier(&mut self) -> Option<Classifier> {
+        let (logits, classes, scores) = match (&self.logits_node, self.valid.num_classes) {
+            (Some(node), Some(classes)) => (node.clone(), classes, Scores::Logits),
+            _ => {
+                let labels = self.labels_input?;
+                let node = value_node(self.runtime.graph(), self.features_input, labels)?;
+                (node, 2, Scores::Value)
+            }
+        };
+        Some(Classifier {
+            model: self.runtime.model(),
+            logits,
+            features_input: self.features_input,
+            classes,
+            scores,
+            step: self.runtime.step(),
+        })
+    }
+
+    fn evaluate_keeping(
+        &mut self,
+        data: &Arc<Dataset>,
+        mut keep: Option<&mut Predictions>,
+    ) -> Result<EvalReport> {
         let loader = Loader::new(
             data.clone(),
             LoaderOptions::evaluation(self.loader.options().batch_size.max(256)),
@@ -602,7 +646,13 @@ impl Trainer {
                 && let Some(logits) = self.runtime.output(&node)
             {
                 let per = logits.numel() / n.max(1);
-                let preds = logits.reshape(&[n, per])?.argmax_rows();
+                let rows = logits.reshape(&[n, per])?;
+                if let Some(p) = keep.as_deref_mut()
+                    && logits.shape().len() == 2
+                {
+                    p.record(&rows, &y)?;
+                }
+                let preds = rows.argmax_rows();
                 for (p, &t) in preds.iter().zip(y.data()) {
                     if let Some(row) = conf.get_mut(t as usize)
                         && let Some(cell) = row.get_mut(*p)
