@@ -66,6 +66,7 @@ fn help_on_every_subcommand() {
         "bench",
         "bench-data",
         "sample",
+        "runs",
     ] {
         let (code, out, _) = run(hyphae().args([sub, "--help"]));
         assert_eq!(code, 0, "{sub}");
@@ -1769,4 +1770,48 @@ fn phases_log_their_losses_and_resume_exactly() {
         err.contains("phases `b`") && err.contains("already updated by phase `a`"),
         "{err}"
     );
+}
+
+/// Every `hyphae train` run keeps its graph; `hyphae runs` lists each run with its settings
+/// and its best validation (not only the last), a label file's name, and hides hidden runs
+/// unless asked.
+#[test]
+fn runs_lists_every_run_with_settings_and_best_validation() {
+    let dir = temp_dir("runs");
+    let root = dir.join("runs");
+    for k in 1..=2 {
+        let out = root.join("xor").join(format!("run-00{k}"));
+        let (code, _, err) = run(hyphae()
+            .args([
+                "train",
+                "graphs/xor.ron",
+                "--epochs",
+                "3",
+                "--data",
+                "xor",
+                "--out",
+            ])
+            .arg(&out));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.join("graph.ron").is_file(), "the run keeps its graph");
+    }
+    std::fs::write(
+        root.join("xor/run-002/labels.ron"),
+        "(name: \"second\", tags: [\"sweep\"], hidden: true)",
+    )
+    .unwrap();
+    let (code, out, err) = run(hyphae().arg("runs").arg(&root));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("xor/run-001"), "{out}");
+    assert!(
+        out.contains("best loss") && out.contains("3 steps"),
+        "{out}"
+    );
+    assert!(
+        out.contains("epochs · xor"),
+        "settings with the data: {out}"
+    );
+    assert!(!out.contains("second"), "hidden runs are not listed: {out}");
+    let (_, out, _) = run(hyphae().arg("runs").arg(&root).arg("--all"));
+    assert!(out.contains("second [sweep] (hidden)"), "{out}");
 }

@@ -67,6 +67,40 @@ pub fn summary(path: &Path) -> Result<i32> {
     Ok(0)
 }
 
+/// `hyphae runs`: one line per run, best evaluation first among the metrics shown.
+pub fn runs(root: &std::path::Path, all: bool) -> Result<i32> {
+    let runs = crate::train::runs::list(root)?;
+    let shown: Vec<_> = runs.iter().filter(|r| all || !r.labels.hidden).collect();
+    if shown.is_empty() {
+        println!("no runs under {}", root.display());
+        return Ok(0);
+    }
+    let metric = |e: &crate::train::runs::Evaluation| match (e.val_accuracy, e.val_loss) {
+        (Some(a), _) => format!("{:.2}% (epoch {})", 100.0 * a, e.epoch + 1),
+        (None, Some(l)) => format!("loss {l:.4} (epoch {})", e.epoch + 1),
+        (None, None) => "-".to_string(),
+    };
+    for r in shown {
+        let tags = if r.labels.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", r.labels.tags.join(", "))
+        };
+        let hidden = if r.labels.hidden { " (hidden)" } else { "" };
+        println!("{}{tags}{hidden}  {}", r.title(), r.dir.display());
+        let best = r.best.as_ref().map_or_else(|| "-".to_string(), metric);
+        let last = r.last().map_or_else(|| "-".to_string(), metric);
+        println!("    {} steps · best {best} · last {last}", r.steps);
+        if let Some(s) = &r.settings {
+            println!("    {s}");
+        }
+        if let Some(p) = &r.problem {
+            println!("    ! {p}");
+        }
+    }
+    Ok(0)
+}
+
 pub fn ops() -> Result<i32> {
     print!("{}", ops_text());
     Ok(0)

@@ -99,6 +99,15 @@ pub enum Command {
     },
     /// Every op with its config fields and their defaults.
     Ops,
+    /// Every run under a runs folder (default `runs`): graph, settings, steps, best and last
+    /// validation, the user's name and tags; hidden runs only with --all.
+    Runs {
+        #[arg(default_value = "runs")]
+        root: PathBuf,
+        /// Also list runs marked hidden.
+        #[arg(long)]
+        all: bool,
+    },
     /// Loss, accuracy and confusion matrix of trained weights. By default on the run's own
     /// validation split: the data spec and split seed recorded in the weights file.
     Eval(inference::EvalArgs),
@@ -213,6 +222,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check { graph } => commands::check(&graph),
         Command::Summary { graph } => commands::summary(&graph),
         Command::Ops => commands::ops(),
+        Command::Runs { root, all } => commands::runs(&root, all),
         Command::Eval(args) => {
             set_threads(args.threads)?;
             inference::eval(args)

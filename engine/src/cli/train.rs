@@ -121,7 +121,12 @@ pub fn train(a: TrainArgs) -> Result<i32> {
         ));
     }
     graph.check_memory()?; // again: --batch-size may have raised it
+    let overridden = a.data.is_some();
     let spec = data_spec(&graph, &a.graph, a.data)?;
+    if overridden {
+        // The run folder's graph.ron records the data this run really trains on.
+        graph.file.training.dataset = Some(spec.clone());
+    }
     let (epochs, split_seed) = (graph.file.training.epochs, graph.file.training.split_seed());
     eprintln!("loading data `{spec}` ...");
     let split = data::load(&spec, split_seed)?;

@@ -7,6 +7,7 @@ pub mod eval_report;
 pub mod metrics;
 pub mod optim;
 pub mod run_dir;
+pub mod runs;
 pub mod schedule;
 pub mod tensorboard;
 pub mod trainer;

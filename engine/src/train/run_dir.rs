@@ -63,6 +63,29 @@ fn point_latest(parent: &Path, dir: &Path) {
     }
 }
 
+/// Points `parent/latest` at the highest-numbered run folder left in `parent`, or removes
+/// it when none is left (after a run was deleted).
+pub fn repoint_latest(parent: &Path) {
+    let newest = std::fs::read_dir(parent).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && !p.is_symlink()
+                    && (p.file_name().and_then(|n| n.to_str()))
+                        .is_some_and(|n| n.starts_with("run-"))
+            })
+            .max()
+    });
+    match newest {
+        Some(dir) => point_latest(parent, &dir),
+        None => {
+            let _ = std::fs::remove_file(parent.join(LATEST));
+        }
+    }
+}
+
 /// A run folder given by the user, with a `latest` text pointer followed where symlinks
 /// are not used.
 pub fn resolve(dir: &Path) -> PathBuf {

@@ -704,6 +704,13 @@ impl Trainer {
         } else {
             MetricsLog::create(&path)?
         };
+        // The graph and settings this run trains, for the runs list and for comparing runs.
+        if !self.resumed
+            && let Some(out) = &self.opts.out_dir
+        {
+            let text = self.runtime.graph().file.to_ron()?;
+            crate::util::write_atomic(&out.join(super::runs::GRAPH_FILE), text.as_bytes())?;
+        }
         if self.opts.tensorboard
             && let Some(out) = &self.opts.out_dir
         {
