@@ -775,3 +775,44 @@ fn pytorch_safetensors_weights_load() {
         }
     }
 }
+
+/// The outputs view's node output equals what the training runtime computes for that node
+/// (eval mode), and its tiles have the shapes the view draws.
+#[test]
+fn node_output_matches_the_runtime() {
+    use hyphae::train::node_outputs::{OutputView, fixed_inputs, node_output, tiles, view_of};
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "img", shape: [1, 8, 8]), (name: "label", shape: [], source: Labels)],
+    nodes: [
+        (name: "conv", op: Conv2d(out_channels: 4, kernel_size: 3, padding: 1), inputs: ["img"]),
+        (name: "relu", op: ReLU(), inputs: ["conv"]),
+        (name: "flat", op: Flatten(), inputs: ["relu"]),
+        (name: "fc", op: Linear(out_features: 3), inputs: ["flat"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["fc", "label"]),
+    ],
+    training: (optimizer: Adam(lr: 0.01), seed: 3),
+)"#;
+    let g = ValidGraph::from_ron(text, "t.ron").unwrap();
+    let mut rt = Runtime::new(g.clone()).unwrap();
+    let mut rng = Rng::seed(5);
+    let x = Tensor::normal(&[6, 1, 8, 8], 0.0, 1.0, &mut rng);
+    let y = Tensor::from_fn(&[6], |i| (i % 3) as f32);
+    for _ in 0..3 {
+        rt.train_step(vec![x.clone(), y.clone()]).unwrap();
+    }
+    let inputs = fixed_inputs(&g, Some(&x), None, 6, 0);
+    let conv = g.node_index("conv").unwrap();
+    let out = node_output(&rt.model(), &inputs, conv, 0).unwrap();
+    assert_eq!(out.shape(), &[6, 4, 8, 8]);
+    rt.eval_batch(vec![x.clone(), y.clone()]).unwrap();
+    assert_eq!(out.data(), rt.output("conv").unwrap().data());
+    assert_eq!(view_of(&[4, 8, 8]), Some(OutputView::FeatureMaps));
+    assert_eq!(view_of(&[1, 8, 8]), Some(OutputView::Images));
+    assert_eq!(view_of(&[10]), None);
+    let (t, shape) = tiles(&out, OutputView::FeatureMaps).unwrap();
+    assert_eq!((t.shape(), shape), (&[4, 64][..], [1, 8, 8]));
+    assert!(t.data().iter().all(|v| (0.0..=1.0).contains(v)));
+    let (t, shape) = tiles(&x, OutputView::Images).unwrap();
+    assert_eq!((t.shape(), shape), (&[6, 64][..], [1, 8, 8]));
+}

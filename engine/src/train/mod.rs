@@ -5,6 +5,7 @@ pub mod boundary;
 pub mod checkpoint;
 pub mod eval_report;
 pub mod metrics;
+pub mod node_outputs;
 pub mod optim;
 pub mod run_dir;
 pub mod runs;

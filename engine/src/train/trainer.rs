@@ -602,6 +602,12 @@ impl Trainer {
         Ok((r, preds.filter(|p| !p.is_empty())))
     }
 
+    /// The forward-only model and the step its parameters are from (views that run any
+    /// node, such as the editor's outputs grid, on their own thread).
+    pub fn snapshot(&mut self) -> (crate::ecs::Model, u64) {
+        (self.runtime.model(), self.runtime.step())
+    }
+
     /// The current model as a forward-only [`Classifier`] snapshot (parameters shared
     /// copy-on-write), for views that run it on another thread; `None` if not a classifier.
     pub fn classifier(&mut self) -> Option<Classifier> {

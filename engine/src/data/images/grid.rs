@@ -82,6 +82,16 @@ pub fn image_shape(per_sample: &[usize], given: Option<[usize; 3]>) -> Result<[u
     }
 }
 
+/// A grid's pixels, row-major, `channels` (1 or 3) bytes each: what the PNG holds, and
+/// what the editor's outputs view turns into a texture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridPixels {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    pub pixels: Vec<u8>,
+}
+
 /// `images` (`[N, C·H·W]` values, any leading layout) as a PNG grid of `N` images of shape
 /// `shape`, `columns` per row (0: ⌈√N⌉).
 pub fn grid_png(
@@ -90,6 +100,30 @@ pub fn grid_png(
     columns: usize,
     range: PixelRange,
 ) -> Result<Vec<u8>> {
+    let g = grid_pixels(images, shape, columns, range)?;
+    let mut out = Cursor::new(Vec::new());
+    let (gw, gh) = (g.width as u32, g.height as u32);
+    let encoded = if g.channels == 1 {
+        ImageBuffer::<Luma<u8>, _>::from_raw(gw, gh, g.pixels)
+            .map(|b| b.write_to(&mut out, ImageFormat::Png))
+    } else {
+        ImageBuffer::<Rgb<u8>, _>::from_raw(gw, gh, g.pixels)
+            .map(|b| b.write_to(&mut out, ImageFormat::Png))
+    };
+    match encoded {
+        Some(Ok(())) => Ok(out.into_inner()),
+        Some(Err(e)) => Err(Error::Other(format!("cannot encode the PNG: {e}"))),
+        None => Err(Error::Other("image buffer size mismatch".into())),
+    }
+}
+
+/// The pixels of [`grid_png`]'s grid, unencoded.
+pub fn grid_pixels(
+    images: &Tensor,
+    shape: [usize; 3],
+    columns: usize,
+    range: PixelRange,
+) -> Result<GridPixels> {
     let [c, h, w] = shape;
     let per = c * h * w;
     let n = images.numel().checked_div(per).unwrap_or(0);
@@ -130,20 +164,12 @@ pub fn grid_png(
             }
         }
     }
-    let mut out = Cursor::new(Vec::new());
-    let (gw, gh) = (gw as u32, gh as u32);
-    let encoded = if c == 1 {
-        ImageBuffer::<Luma<u8>, _>::from_raw(gw, gh, pixels)
-            .map(|b| b.write_to(&mut out, ImageFormat::Png))
-    } else {
-        ImageBuffer::<Rgb<u8>, _>::from_raw(gw, gh, pixels)
-            .map(|b| b.write_to(&mut out, ImageFormat::Png))
-    };
-    match encoded {
-        Some(Ok(())) => Ok(out.into_inner()),
-        Some(Err(e)) => Err(Error::Other(format!("cannot encode the PNG: {e}"))),
-        None => Err(Error::Other("image buffer size mismatch".into())),
-    }
+    Ok(GridPixels {
+        width: gw,
+        height: gh,
+        channels: c,
+        pixels,
+    })
 }
 
 #[cfg(test)]
