@@ -80,6 +80,8 @@ pub struct Viewer<'a> {
     pub rects: Vec<(NodeId, egui::Rect)>,
     /// Node colours of the chosen live metric (empty when not tinting).
     pub tints: &'a HashMap<String, Color32>,
+    /// Each node's recent values of the chosen metric (empty when not tinting).
+    pub sparks: &'a HashMap<String, Vec<f32>>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
     pub selected: &'a [String],
     /// The view transform snarl used this frame (graph → screen).
@@ -342,6 +344,12 @@ impl SnarlViewer<String> for Viewer<'_> {
                         .strong()
                         .color(color),
                 );
+            }
+            if let Some(v) = self.sparks.get(name).filter(|v| v.len() >= 2) {
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(100.0, 18.0), egui::Sense::hover());
+                let color = self.tints.get(name).copied().unwrap_or(Color32::LIGHT_GRAY);
+                super::tint::sparkline(ui, rect, v, color);
             }
         });
     }

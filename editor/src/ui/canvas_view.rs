@@ -135,6 +135,11 @@ impl CanvasView {
         &self.tints.2.colors
     }
 
+    /// Each node's sparkline values of the chosen metric.
+    pub fn tint_sparks(&self) -> &HashMap<String, Vec<f32>> {
+        &self.tints.2.sparks
+    }
+
     /// A node's rectangle in graph space, as drawn last frame.
     pub fn node_rect(&self, name: &str) -> Option<Rect> {
         self.rects.get(name).copied()
@@ -404,7 +409,8 @@ impl CanvasView {
             self.badges = (tr.stats_version, b);
         }
         if (self.tints.0, self.tints.1) != (tr.stats_version, self.tint) {
-            let t = tint::tints(&tint::values(tr, self.tint), self.tint);
+            let mut t = tint::tints(&tint::values(tr, self.tint), self.tint);
+            t.sparks = tint::sparks(tr, self.tint);
             self.tints = (tr.stats_version, self.tint, t);
         }
         let empty = HashMap::new();
@@ -416,6 +422,7 @@ impl CanvasView {
             commands: Vec::new(),
             configs: &self.configs,
             tints: &self.tints.2.colors,
+            sparks: &self.tints.2.sparks,
             rects: Vec::new(),
             selected: core.selection.names(),
             transform: self.transform,
