@@ -411,6 +411,13 @@ impl CanvasView {
         if (self.tints.0, self.tints.1) != (tr.stats_version, self.tint) {
             let mut t = tint::tints(&tint::values(tr, self.tint), self.tint);
             t.sparks = tint::sparks(tr, self.tint);
+            if self.tint != TintMetric::None {
+                let std = tint::values(tr, TintMetric::ActivationStd);
+                t.widths = std
+                    .into_iter()
+                    .map(|(n, v)| (n, tint::wire_width(v)))
+                    .collect();
+            }
             self.tints = (tr.stats_version, self.tint, t);
         }
         let empty = HashMap::new();
@@ -448,6 +455,7 @@ impl CanvasView {
             selected,
             shown,
             &self.tints.2.colors,
+            &self.tints.2.widths,
         );
         if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
             // The view moved to nodes snarl does not hold yet: draw them next frame.

@@ -49,6 +49,8 @@ pub struct Tints {
     pub range: Option<(f64, f64)>,
     /// Each node's recent values of the metric (oldest first), for its sparkline.
     pub sparks: HashMap<String, Vec<f32>>,
+    /// Width of the wires leaving each node, from its activation std (`wire_width`).
+    pub widths: HashMap<String, f32>,
 }
 
 /// How many recent statistics a node's sparkline shows.
@@ -205,6 +207,7 @@ pub fn tints(values: &HashMap<String, f64>, metric: TintMetric) -> Tints {
         colors,
         range: Some((back(lo), back(hi))),
         sparks: HashMap::new(),
+        widths: HashMap::new(),
     }
 }
 
