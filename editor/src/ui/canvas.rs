@@ -82,6 +82,8 @@ pub struct Viewer<'a> {
     pub tints: &'a HashMap<String, Color32>,
     /// Each node's recent values of the chosen metric (empty when not tinting).
     pub sparks: &'a HashMap<String, Vec<f32>>,
+    /// Wire widths by source node; snarl has no per-wire width, so they set the wire's alpha.
+    pub widths: &'a HashMap<String, f32>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
     pub selected: &'a [String],
     /// The view transform snarl used this frame (graph → screen).
@@ -266,7 +268,11 @@ impl SnarlViewer<String> for Viewer<'_> {
                 // last character and the pin drawn on the node's edge.
                 ui.add_space(6.0);
                 ui.label(RichText::new(text).monospace().color(SHAPE_COLOR));
-                PinInfo::circle().with_fill(SHAPE_COLOR)
+                let pin = PinInfo::circle().with_fill(SHAPE_COLOR);
+                match self.widths.get(&name) {
+                    Some(w) => pin.with_wire_color(SHAPE_COLOR.gamma_multiply(w / 6.0)),
+                    None => pin,
+                }
             }
             None => {
                 ui.label(RichText::new("?").monospace().weak());

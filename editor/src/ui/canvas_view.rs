@@ -430,6 +430,7 @@ impl CanvasView {
             configs: &self.configs,
             tints: &self.tints.2.colors,
             sparks: &self.tints.2.sparks,
+            widths: &self.tints.2.widths,
             rects: Vec::new(),
             selected: core.selection.names(),
             transform: self.transform,
