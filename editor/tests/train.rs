@@ -354,10 +354,21 @@ fn nodes_are_tinted_by_a_chosen_live_metric() {
         tints.get("relu1"),
         Some(&hyphae_editor::ui::tint::ramp(1.0))
     );
+    // Each node's sparkline holds one point per statistics report (up to SPARK_LEN).
+    let reports = h.state().core.training.nodes["relu1"].series.len();
+    let want = reports.min(hyphae_editor::ui::tint::SPARK_LEN);
+    assert_eq!(h.state().canvas.tint_sparks()["relu1"].len(), want);
     choose(&mut h, "tint", "gradient norm");
     assert!(h.state().canvas.tint_colors().contains_key("fc1"));
+    assert!(!h.state().canvas.tint_sparks()["fc1"].is_empty());
+    // Wires widen with their source's activation magnitude (log scale), clamped.
+    use hyphae_editor::ui::tint::wire_width;
+    assert!(wire_width(1.0) > wire_width(1e-2));
+    assert_eq!(wire_width(f64::NAN), 1.0);
+    assert_eq!(wire_width(1e6), 6.0);
     choose(&mut h, "tint", "none");
     assert!(h.state().canvas.tint_colors().is_empty());
+    assert!(h.state().canvas.tint_sparks().is_empty());
     h.get_by_label("⏹ Stop").click();
     h.run_steps(2);
 }

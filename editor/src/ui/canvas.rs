@@ -80,6 +80,10 @@ pub struct Viewer<'a> {
     pub rects: Vec<(NodeId, egui::Rect)>,
     /// Node colours of the chosen live metric (empty when not tinting).
     pub tints: &'a HashMap<String, Color32>,
+    /// Each node's recent values of the chosen metric (empty when not tinting).
+    pub sparks: &'a HashMap<String, Vec<f32>>,
+    /// Wire widths by source node; snarl has no per-wire width, so they set the wire's alpha.
+    pub widths: &'a HashMap<String, f32>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
     pub selected: &'a [String],
     /// The view transform snarl used this frame (graph → screen).
@@ -264,7 +268,11 @@ impl SnarlViewer<String> for Viewer<'_> {
                 // last character and the pin drawn on the node's edge.
                 ui.add_space(6.0);
                 ui.label(RichText::new(text).monospace().color(SHAPE_COLOR));
-                PinInfo::circle().with_fill(SHAPE_COLOR)
+                let pin = PinInfo::circle().with_fill(SHAPE_COLOR);
+                match self.widths.get(&name) {
+                    Some(w) => pin.with_wire_color(SHAPE_COLOR.gamma_multiply(w / 6.0)),
+                    None => pin,
+                }
             }
             None => {
                 ui.label(RichText::new("?").monospace().weak());
@@ -342,6 +350,12 @@ impl SnarlViewer<String> for Viewer<'_> {
                         .strong()
                         .color(color),
                 );
+            }
+            if let Some(v) = self.sparks.get(name).filter(|v| v.len() >= 2) {
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(100.0, 18.0), egui::Sense::hover());
+                let color = self.tints.get(name).copied().unwrap_or(Color32::LIGHT_GRAY);
+                super::tint::sparkline(ui, rect, v, color);
             }
         });
     }

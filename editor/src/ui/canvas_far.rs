@@ -97,6 +97,7 @@ pub fn draw(
     selected: &[String],
     badges: &HashMap<String, Vec<Badge>>,
     tints: &HashMap<String, Color32>,
+    widths: &HashMap<String, f32>,
 ) {
     let t = s.transform;
     let width = (2.0 * t.scaling).clamp(0.6, 2.0);
@@ -118,7 +119,13 @@ pub fn draw(
             points,
             false,
             Color32::TRANSPARENT,
-            Stroke::new(width, WIRE.gamma_multiply(0.8)),
+            Stroke::new(
+                s.names
+                    .get(src)
+                    .and_then(|n| widths.get(n))
+                    .map_or(width, |w| w * t.scaling.clamp(0.3, 1.0)),
+                WIRE.gamma_multiply(0.8),
+            ),
         ));
     }
     if !is_far(t) {

@@ -135,6 +135,11 @@ impl CanvasView {
         &self.tints.2.colors
     }
 
+    /// Each node's sparkline values of the chosen metric.
+    pub fn tint_sparks(&self) -> &HashMap<String, Vec<f32>> {
+        &self.tints.2.sparks
+    }
+
     /// A node's rectangle in graph space, as drawn last frame.
     pub fn node_rect(&self, name: &str) -> Option<Rect> {
         self.rects.get(name).copied()
@@ -404,7 +409,15 @@ impl CanvasView {
             self.badges = (tr.stats_version, b);
         }
         if (self.tints.0, self.tints.1) != (tr.stats_version, self.tint) {
-            let t = tint::tints(&tint::values(tr, self.tint), self.tint);
+            let mut t = tint::tints(&tint::values(tr, self.tint), self.tint);
+            t.sparks = tint::sparks(tr, self.tint);
+            if self.tint != TintMetric::None {
+                let std = tint::values(tr, TintMetric::ActivationStd);
+                t.widths = std
+                    .into_iter()
+                    .map(|(n, v)| (n, tint::wire_width(v)))
+                    .collect();
+            }
             self.tints = (tr.stats_version, self.tint, t);
         }
         let empty = HashMap::new();
@@ -416,6 +429,8 @@ impl CanvasView {
             commands: Vec::new(),
             configs: &self.configs,
             tints: &self.tints.2.colors,
+            sparks: &self.tints.2.sparks,
+            widths: &self.tints.2.widths,
             rects: Vec::new(),
             selected: core.selection.names(),
             transform: self.transform,
@@ -441,6 +456,7 @@ impl CanvasView {
             selected,
             shown,
             &self.tints.2.colors,
+            &self.tints.2.widths,
         );
         if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
             // The view moved to nodes snarl does not hold yet: draw them next frame.

@@ -47,6 +47,97 @@ impl TintMetric {
 pub struct Tints {
     pub colors: HashMap<String, Color32>,
     pub range: Option<(f64, f64)>,
+    /// Each node's recent values of the metric (oldest first), for its sparkline.
+    pub sparks: HashMap<String, Vec<f32>>,
+    /// Width of the wires leaving each node, from its activation std (`wire_width`).
+    pub widths: HashMap<String, f32>,
+}
+
+/// How many recent statistics a node's sparkline shows.
+pub const SPARK_LEN: usize = 60;
+
+/// Each node's last `SPARK_LEN` values of `metric`, from the histories the session keeps
+/// (computed when statistics arrive, not per frame).
+pub fn sparks(tr: &TrainState, metric: TintMetric) -> HashMap<String, Vec<f32>> {
+    let mut out = HashMap::new();
+    let tail = |n: usize| n.saturating_sub(SPARK_LEN);
+    match metric {
+        TintMetric::None => {}
+        TintMetric::DeadFraction | TintMetric::ActivationStd => {
+            for (name, h) in &tr.nodes {
+                let v = h.series[tail(h.series.len())..]
+                    .iter()
+                    .map(|s| {
+                        if metric == TintMetric::DeadFraction {
+                            s.3
+                        } else {
+                            s.2
+                        }
+                    })
+                    .collect();
+                out.insert(name.clone(), v);
+            }
+        }
+        TintMetric::GradNorm | TintMetric::UpdateRatio => {
+            for (param, h) in &tr.params {
+                let Some((node, kind)) = param.rsplit_once('.') else {
+                    continue;
+                };
+                if kind != "weight" && out.contains_key(node) {
+                    continue;
+                }
+                let v = h.series[tail(h.series.len())..]
+                    .iter()
+                    .map(|s| if metric == TintMetric::GradNorm { s.1 } else { s.3 } as f32)
+                    .collect();
+                out.insert(node.to_string(), v);
+            }
+        }
+    }
+    out
+}
+
+/// A wire's width from its source's activation magnitude (std), on a log scale: 1 px at
+/// 1e-3 or less, 6 px at 10 or more, so dying and exploding signals show on the canvas.
+pub fn wire_width(magnitude: f64) -> f32 {
+    if !magnitude.is_finite() || magnitude <= 0.0 {
+        return 1.0;
+    }
+    let t = ((magnitude.log10() + 3.0) / 4.0).clamp(0.0, 1.0);
+    (1.0 + 5.0 * t) as f32
+}
+
+/// Draws `values` as a small polyline in `rect` (scaled to their own range).
+pub fn sparkline(ui: &Ui, rect: Rect, values: &[f32], color: Color32) {
+    let finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.len() < 2 {
+        return;
+    }
+    let (lo, hi) = finite
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = (hi - lo).max(1e-12);
+    let n = (finite.len() - 1) as f32;
+    let points = finite
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            Pos2::new(
+                rect.left() + rect.width() * i as f32 / n,
+                rect.bottom() - rect.height() * (v - lo) / span,
+            )
+        })
+        .collect();
+    let painter = ui.painter();
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(0.5, Color32::from_gray(90)),
+        egui::StrokeKind::Inside,
+    );
+    painter.add(egui::Shape::line(points, Stroke::new(1.2, color)));
 }
 
 /// The metric's value per node: activation statistics by node, parameter statistics by
@@ -115,6 +206,8 @@ pub fn tints(values: &HashMap<String, f64>, metric: TintMetric) -> Tints {
     Tints {
         colors,
         range: Some((back(lo), back(hi))),
+        sparks: HashMap::new(),
+        widths: HashMap::new(),
     }
 }
 
