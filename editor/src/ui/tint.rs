@@ -182,7 +182,13 @@ pub fn values(tr: &TrainState, metric: TintMetric) -> HashMap<String, f64> {
 /// The colours of `values` on one scale (log where the metric spans decades).
 pub fn tints(values: &HashMap<String, f64>, metric: TintMetric) -> Tints {
     let log = metric.log();
-    let key = |v: f64| if log { v.max(1e-12).log10() } else { v };
+    // Zeros (a scalar loss's std, an all-dead layer) get the scale's bottom colour without
+    // stretching the scale: a 1e-12 floor squashed every real layer into one colour.
+    let floor = (values.values().copied())
+        .filter(|&v| v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let floor = if floor.is_finite() { floor } else { 1e-12 };
+    let key = |v: f64| if log { v.max(floor).log10() } else { v };
     let (lo, hi) = values
         .values()
         .map(|&v| key(v))
@@ -313,6 +319,19 @@ mod tests {
             ramp(0.5)
         );
         assert!(tints(&HashMap::new(), TintMetric::GradNorm).range.is_none());
+        // A zero (the loss's std) does not stretch the log scale down to 1e-12.
+        let stds: HashMap<String, f64> = [
+            ("loss".to_string(), 0.0),
+            ("fc1".to_string(), 0.1),
+            ("fc2".to_string(), 10.0),
+        ]
+        .into();
+        let t = tints(&stds, TintMetric::ActivationStd);
+        let (lo, _) = t.range.unwrap();
+        assert!((lo - 0.1).abs() < 1e-9, "{lo}");
+        assert_eq!(t.colors["loss"], ramp(0.0));
+        assert_eq!(t.colors["fc1"], ramp(0.0));
+        assert_eq!(t.colors["fc2"], ramp(1.0));
     }
 
     /// The brightest tint (yellow) as a node fill stays dark enough for white text.
