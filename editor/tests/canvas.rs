@@ -28,20 +28,24 @@ fn background(h: &Harness<'_, EditorApp>) -> egui::Pos2 {
     egui::pos2(canvas.center().x, canvas.bottom() - 30.0)
 }
 
+/// Shift-drags a rectangle around nodes `a` and `b` (rectangle selection).
+fn select_around(h: &mut Harness<'_, EditorApp>, a: &str, b: &str) {
+    let around = node_rect(h, a).union(node_rect(h, b)).expand(12.0);
+    drag(
+        h,
+        around.left_top(),
+        around.right_bottom(),
+        Modifiers::SHIFT,
+    );
+}
+
 /// Shift-drag a rectangle around two nodes, click the background, click a third node,
 /// press Delete: exactly the third goes, and nothing else is left selected. (Snarl kept
 /// its rectangle selection by index, so two other nodes stayed "selected".)
 #[test]
 fn delete_removes_exactly_what_is_highlighted() {
     let mut h = opened("editor/tests/data/mlp_example.ron");
-    let (a, b) = (node_rect(&h, "x"), node_rect(&h, "fc1"));
-    let around = a.union(b).expand(12.0);
-    drag(
-        &mut h,
-        around.left_top(),
-        around.right_bottom(),
-        Modifiers::SHIFT,
-    );
+    select_around(&mut h, "x", "fc1");
     let mut sel = selected(&h);
     sel.sort();
     assert_eq!(sel, ["fc1", "x"], "the rectangle selects the two nodes");
@@ -331,15 +335,7 @@ fn a_wire_pulled_off_an_input_disconnects_it() {
 #[test]
 fn selected_nodes_fold_into_a_collapsible_group() {
     let mut h = opened("editor/tests/data/mlp_example.ron");
-    let around = node_rect(&h, "fc1")
-        .union(node_rect(&h, "act1"))
-        .expand(12.0);
-    drag(
-        &mut h,
-        around.left_top(),
-        around.right_bottom(),
-        Modifiers::SHIFT,
-    );
+    select_around(&mut h, "fc1", "act1");
     let mut sel = selected(&h);
     sel.sort();
     assert_eq!(sel, ["act1", "fc1"]);
@@ -417,4 +413,32 @@ fn selected_nodes_fold_into_a_collapsible_group() {
     h.run_steps(4);
     assert!(h.state().core.doc.file.groups.is_empty(), "ungrouped");
     assert!(h.query_by_label("fc1").is_some());
+}
+
+/// Dropping a wire from an unconnected input on empty canvas opens a searchable menu;
+/// picking an op there creates that node wired into the input.
+#[test]
+fn a_wire_dropped_on_the_canvas_offers_a_connected_node() {
+    let mut h = opened("editor/tests/data/mlp_example.ron");
+    let relu = add_from_palette(&mut h, "ReLU");
+    h.run_steps(3);
+    let bg = background(&h);
+    let pin = input_pin(&h, &relu, "input");
+    drag(&mut h, pin, bg, Modifiers::NONE);
+    h.run_steps(3);
+    h.get_by_label("Add a connected node");
+    type_into(&mut h, "search ops…", "Sigmoid");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Sigmoid")
+        .click();
+    h.run_steps(3);
+    let doc = &h.state().core.doc;
+    let made = (doc.file.nodes.iter())
+        .find(|n| n.op.kind() == "Sigmoid")
+        .expect("a Sigmoid node was made");
+    let relu_node = doc.node(&relu).expect("relu");
+    assert_eq!(
+        relu_node.inputs,
+        [made.name.clone()],
+        "wired into the input"
+    );
 }

@@ -42,10 +42,8 @@ fn bits(t: &Tensor) -> Vec<u32> {
 #[test]
 fn a_paused_edit_resumes_with_carried_weights_whose_values_are_unchanged() {
     let mut h = spirals();
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "some training", |s| s.core.training.step >= 20);
-    h.get_by_label("⏸ Pause").click();
-    wait_for(&mut h, "paused", |s| s.core.training.phase == Phase::Paused);
+    start_until_step(&mut h, 20);
+    pause(&mut h);
     let step = h.state().core.training.step;
     let dir = tmp_dir("hot-edit");
     let before_path = dir.join("before.safetensors");
@@ -100,16 +98,14 @@ fn a_paused_edit_resumes_with_carried_weights_whose_values_are_unchanged() {
     wait_for(&mut h, "training on", |s| s.core.training.step >= step + 5);
     assert_eq!(h.state().core.training.run.forks.len(), 1, "a fork marker");
     h.get_by_label_contains("last edit at step");
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// While the run is not paused, a structural edit is refused with the way out (Pause).
 #[test]
 fn an_edit_while_running_says_pause_first() {
     let mut h = spirals();
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 3);
+    start_until_step(&mut h, 3);
     h.state_mut().select(vec!["fc2".into()]);
     h.run_steps(2);
     let before = h.state().core.doc.file.clone();
@@ -117,8 +113,7 @@ fn an_edit_while_running_says_pause_first() {
     assert_eq!(h.state().core.doc.file, before, "refused");
     let (msg, bad) = h.state().core.status.clone().unwrap();
     assert!(bad && msg.contains("Pause first"), "{msg}");
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// An edited graph with errors does not resume (and is not silently dropped): the run
@@ -126,10 +121,8 @@ fn an_edit_while_running_says_pause_first() {
 #[test]
 fn an_edited_graph_with_errors_does_not_resume() {
     let mut h = spirals();
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 3);
-    h.get_by_label("⏸ Pause").click();
-    wait_for(&mut h, "paused", |s| s.core.training.phase == Phase::Paused);
+    start_until_step(&mut h, 3);
+    pause(&mut h);
     h.state_mut().select(vec!["relu2".into()]);
     h.run_steps(2);
     h.key_press(egui::Key::Delete);
@@ -140,8 +133,7 @@ fn an_edited_graph_with_errors_does_not_resume() {
     let (msg, bad) = h.state().core.status.clone().unwrap();
     assert!(bad && msg.contains("has errors"), "{msg}");
     assert_eq!(h.state().core.training.phase, Phase::Paused);
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// A followed run folder with a fork (written here by the engine, as an editor run would)
@@ -180,6 +172,5 @@ fn a_followed_run_shows_its_fork() {
         app.core.training.run.forks.len() == 1
     });
     assert_eq!(h.state().core.training.run.forks[0].step, 10.0);
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }

@@ -82,8 +82,7 @@ fn start_is_enabled_after_the_run_finishes() {
 #[test]
 fn a_structural_edit_during_a_run_is_refused_with_a_message() {
     let mut h = xor(100_000);
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 3);
+    start_until_step(&mut h, 3);
     h.state_mut().select(vec!["fc1".into()]);
     h.run_steps(2);
     let before = h.state().core.doc.file.clone();
@@ -102,8 +101,7 @@ fn a_structural_edit_during_a_run_is_refused_with_a_message() {
     )]));
     h.run_steps(2);
     assert_eq!(h.state().core.doc.file.layout["fc1"], (5.0, 5.0));
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// Typing `3e-4` into the live learning rate applies nothing until Enter, then exactly
@@ -111,8 +109,7 @@ fn a_structural_edit_during_a_run_is_refused_with_a_message() {
 #[test]
 fn the_live_learning_rate_applies_on_enter_and_refuses_zero() {
     let mut h = xor(100_000);
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 3);
+    start_until_step(&mut h, 3);
     h.run_steps(2);
     type_into(&mut h, "live lr", "3e-4");
     assert_eq!(
@@ -138,6 +135,5 @@ fn the_live_learning_rate_applies_on_enter_and_refuses_zero() {
     );
     enter_text(&mut h, "live lr", "0");
     assert_eq!(h.state().core.training.live_lr, 3e-4, "0 refused");
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }

@@ -83,10 +83,8 @@ fn pause_stops_the_step_counter_and_resume_continues() {
     );
     h.state_mut().core.doc.file.training.epochs = 50;
     h.state_mut().core.doc.revalidate();
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 3);
-    h.get_by_label("⏸ Pause").click();
-    wait_for(&mut h, "paused", |s| s.core.training.phase == Phase::Paused);
+    start_until_step(&mut h, 3);
+    pause(&mut h);
     let at = h.state().core.training.step;
     let points = h.state().core.training.run.loss.len();
     for _ in 0..30 {
@@ -119,8 +117,7 @@ fn pause_stops_the_step_counter_and_resume_continues() {
             .last()
             .is_some_and(|p| (p[1] - 0.0005).abs() < 1e-9)
     });
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 #[test]
@@ -135,8 +132,7 @@ fn non_finite_output_pauses_and_names_the_node() {
     h.get_by_label("paused: NaN/Inf first appeared in `fc2`");
     // The canvas marks the node.
     h.get_by_label("⚠ NaN/Inf first here");
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 #[test]
@@ -246,8 +242,7 @@ fn a_dead_relu_and_the_layers_it_starves_are_badged_on_the_canvas() {
     let mut badged: Vec<&str> = all.keys().map(String::as_str).collect();
     badged.sort();
     assert_eq!(badged, ["fc1", "fc2", "relu1"]);
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 #[test]
@@ -256,8 +251,7 @@ fn statistics_interval_changes_live_and_locked_settings_say_why() {
     h.state_mut().core.doc.file.training.stats_every = 100_000_000;
     h.state_mut().core.doc.file.training.epochs = 1_000_000;
     h.state_mut().core.doc.revalidate();
-    h.get_by_label("▶ Start").click();
-    wait_for(&mut h, "a few steps", |s| s.core.training.step >= 5);
+    start_until_step(&mut h, 5);
     h.run_steps(2);
     // Settings that need a restart are disabled, with the reason on screen.
     h.get_by_label("🔒 stop training to change these settings");
@@ -284,8 +278,7 @@ fn statistics_interval_changes_live_and_locked_settings_say_why() {
         last_stats(s) > at + 2
     });
     assert!(h.state().core.training.is_live(), "same session");
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// A run that `hyphae train` writes elsewhere (here an engine Trainer on another thread,
@@ -369,8 +362,7 @@ fn nodes_are_tinted_by_a_chosen_live_metric() {
     choose(&mut h, "tint", "none");
     assert!(h.state().canvas.tint_colors().is_empty());
     assert!(h.state().canvas.tint_sparks().is_empty());
-    h.get_by_label("⏹ Stop").click();
-    h.run_steps(2);
+    stop(&mut h);
 }
 
 /// A graph with training phases trains in the editor with one loss curve per phase (a

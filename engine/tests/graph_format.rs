@@ -338,6 +338,7 @@ fn groups_round_trip_and_are_checked() {
         (name: "a", nodes: ["fc1", "ghost"]),
         (name: "b", nodes: ["fc1"]),
         (name: "act", nodes: ["fc2"]),
+        (name: "c", nodes: ["sum", "sum"]),
     ],"#,
     );
     let err = errors_of(&bad);
@@ -346,6 +347,7 @@ fn groups_round_trip_and_are_checked() {
         "{err}"
     );
     assert!(err.contains("`fc1` is in two groups, `a` and `b`"), "{err}");
+    assert!(err.contains("group `c` lists `sum` twice"), "{err}");
     assert!(
         err.contains("group `act`: the name is already taken"),
         "{err}"

@@ -15,6 +15,26 @@ use std::sync::Arc;
 
 /// Weight of the newest loss in the smoothed curve (exponential moving average).
 const SMOOTHING: f64 = 0.1;
+/// Most points kept per node or parameter statistics series, and per loss curve: a long
+/// run thins its older points instead of growing without bound (500 nodes × 10,000
+/// reports would hold ~250 MB). The run folder's metrics.jsonl keeps every value.
+const STATS_POINTS: usize = 4096;
+const CURVE_POINTS: usize = 32_768;
+
+/// Appends `x`; past `cap` points, drops every other one (the newest stays), so the
+/// series keeps spanning the whole run at half the resolution.
+fn push_thinned<T>(v: &mut Vec<T>, x: T, cap: usize) {
+    v.push(x);
+    if v.len() > cap {
+        let last = v.len() - 1;
+        let mut i = 0;
+        v.retain(|_| {
+            let keep = i % 2 == 0 || i == last;
+            i += 1;
+            keep
+        });
+    }
+}
 
 /// Curves of one training run, kept for overlaying later runs.
 #[derive(Clone, Debug, Default)]
@@ -319,7 +339,7 @@ impl TrainState {
                 self.epoch = epoch;
                 self.batch = batch;
                 let x = step as f64;
-                self.run.loss.push([x, loss]);
+                push_thinned(&mut self.run.loss, [x, loss], CURVE_POINTS);
                 for (name, l) in phase_losses {
                     let series = &mut self.run.phase_loss;
                     let k = match series.iter().position(|(n, _)| *n == name) {
@@ -329,15 +349,15 @@ impl TrainState {
                             series.len() - 1
                         }
                     };
-                    series[k].1.push([x, l]);
+                    push_thinned(&mut series[k].1, [x, l], CURVE_POINTS);
                 }
                 let s = match self.smooth {
                     Some(s) if s.is_finite() => s + SMOOTHING * (loss - s),
                     _ => loss,
                 };
                 self.smooth = Some(s);
-                self.run.smoothed.push([x, s]);
-                self.run.lr.push([x, lr as f64]);
+                push_thinned(&mut self.run.smoothed, [x, s], CURVE_POINTS);
+                push_thinned(&mut self.run.lr, [x, lr as f64], CURVE_POINTS);
                 self.samples_per_sec = if self.samples_per_sec > 0.0 {
                     0.9 * self.samples_per_sec + 0.1 * samples_per_sec
                 } else {
@@ -371,13 +391,17 @@ impl TrainState {
                 self.stats_version += 1;
                 for (name, st) in nodes {
                     let h = self.nodes.entry(name).or_default();
-                    h.series.push((step, st.mean, st.std, st.zero_fraction));
+                    push_thinned(
+                        &mut h.series,
+                        (step, st.mean, st.std, st.zero_fraction),
+                        STATS_POINTS,
+                    );
                     h.latest = st;
                 }
                 for (name, st) in params {
                     let h = self.params.entry(name).or_default();
-                    h.series
-                        .push((step, st.grad_norm, st.weight_norm, st.update_ratio));
+                    let point = (step, st.grad_norm, st.weight_norm, st.update_ratio);
+                    push_thinned(&mut h.series, point, STATS_POINTS);
                     h.latest = st;
                 }
             }
@@ -456,5 +480,24 @@ impl TrainState {
         let total = (self.epochs * self.batches_per_epoch) as f64;
         let done = (self.epoch as usize * self.batches_per_epoch + self.batch) as f64;
         Some((total - done).max(0.0) * batch_size as f64 / self.samples_per_sec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_thinned;
+
+    /// A long series stays under its cap, still starts at the first point and ends at
+    /// the newest, in order.
+    #[test]
+    fn long_series_are_thinned_not_truncated() {
+        let mut v = Vec::new();
+        for i in 0..100_000u64 {
+            push_thinned(&mut v, i, 64);
+        }
+        assert!(v.len() <= 64 && v.len() > 32, "{}", v.len());
+        assert_eq!(v[0], 0);
+        assert_eq!(*v.last().unwrap(), 99_999);
+        assert!(v.windows(2).all(|w| w[0] < w[1]));
     }
 }

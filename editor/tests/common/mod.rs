@@ -211,3 +211,21 @@ pub fn set_dataset(app: &mut EditorApp, spec: &str) {
     app.core.doc.file.training.dataset = Some(spec.to_string());
     app.core.doc.revalidate();
 }
+
+/// Clicks ▶ Start and runs frames until the run has made `steps` steps.
+pub fn start_until_step(h: &mut Harness<'_, EditorApp>, steps: u64) {
+    h.get_by_label("▶ Start").click();
+    wait_for(h, "the first steps", |s| s.core.training.step >= steps);
+}
+
+/// Clicks ⏸ Pause and runs frames until the run is paused.
+pub fn pause(h: &mut Harness<'_, EditorApp>) {
+    h.get_by_label("⏸ Pause").click();
+    wait_for(h, "paused", |s| s.core.training.phase == Phase::Paused);
+}
+
+/// Clicks ⏹ Stop and lets the stop go through.
+pub fn stop(h: &mut Harness<'_, EditorApp>) {
+    h.get_by_label("⏹ Stop").click();
+    h.run_steps(2);
+}

@@ -396,7 +396,11 @@ fn check_layout(ck: &mut Checker<'_>, file: &GraphFile, names: &HashMap<&str, Re
                 );
                 ck.error(None, None, pos, why);
             } else if let Some(other) = member_of.insert(n, &g.name) {
-                let why = format!("`{n}` is in two groups, `{other}` and `{}`", g.name);
+                let why = if other == g.name {
+                    format!("group `{other}` lists `{n}` twice")
+                } else {
+                    format!("`{n}` is in two groups, `{other}` and `{}`", g.name)
+                };
                 ck.error(Some(n), None, pos, why);
             }
         }
