@@ -422,7 +422,9 @@ impl CanvasView {
         }
         let empty = HashMap::new();
         let shown = if tr.is_live() { &self.badges.1 } else { &empty };
+        let marks = super::run_diff::marks(core);
         let mut viewer = Viewer {
+            marks: &marks,
             badges: shown,
             doc: &core.doc,
             groups: &self.groups,
@@ -499,6 +501,8 @@ impl CanvasView {
             tint::controls(ui, at, &mut self.tint, &self.tints.2);
         }
         self.legend(ui, core);
+        let at = self.rect.left_top() + egui::vec2(10.0, 30.0);
+        super::run_diff::legend(ui, at, core, q);
     }
 
     /// A plain click on a node selects it alone; on the background, selects nothing.
