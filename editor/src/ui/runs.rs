@@ -248,9 +248,9 @@ fn actions(ui: &mut Ui, core: &EditorCore, p: &mut RunsPanel, q: &mut Queue) {
     ui.horizontal(|ui| {
         let all_hidden = ticked.iter().all(|r| r.run.labels.hidden);
         let (text, hide) = if all_hidden {
-            ("Unhide", false)
+            ("Show in list", false)
         } else {
-            ("Hide", true)
+            ("Hide from list", true)
         };
         if ui.button(text).clicked() {
             for r in &ticked {
