@@ -55,7 +55,7 @@ pub fn band(curves: &[&[[f64; 2]]]) -> Band {
         .map(|c| c.iter().map(|p| (p[0] as u64, p[1])).collect())
         .collect();
     let n = curves.len() as f64;
-    for (&step, _) in &by_step[0] {
+    for &step in by_step[0].keys() {
         let values: Option<Vec<f64>> = (by_step.iter())
             .map(|m| m.get(&step).copied().filter(|v| v.is_finite()))
             .collect();
