@@ -231,9 +231,18 @@ fn runs_window_lists_hides_deletes_overlays_and_compares() {
     h.run_steps(3);
     h.get_by_label("2 series: run-001, run-002");
     // Both tagged "lr", grouped: one band over both.
+    // Clicks in the window are not canvas clicks (they cleared the canvas's selection, or
+    // selected the node under the window).
+    h.state_mut().select(vec!["fc1".into()]);
     type_into(&mut h, "tags", "lr");
-    h.get_by_label("Save labels").click();
-    h.run_steps(3);
+    let at = h.get_by_label("Save labels").rect().center();
+    assert!(at.x > 250.0, "over the canvas, not the palette");
+    click_at(&mut h, at, egui::Modifiers::NONE);
+    assert_eq!(
+        selected(&h),
+        vec!["fc1"],
+        "a click in the window is no canvas click"
+    );
     let labels = hyphae::train::runs::read_labels(&root.join("xor/run-001")).unwrap();
     assert_eq!(labels.tags, vec!["lr"]);
     h.get_by_label("group by tag").click();

@@ -516,11 +516,13 @@ impl CanvasView {
         if !self.rect.contains(p) || egui::Popup::is_any_open(ui.ctx()) {
             return;
         }
-        // Clicks on floating windows (find, dialogs) are not canvas clicks.
+        // Clicks on floating windows (find, dialogs, the Data and Runs windows: egui puts
+        // windows in the Middle order) are not canvas clicks; the canvas and snarl's
+        // layer are Background.
         if ui
             .ctx()
             .layer_id_at(p)
-            .is_some_and(|l| l.order != egui::Order::Background && l.order != egui::Order::Middle)
+            .is_some_and(|l| l.order != egui::Order::Background)
         {
             return;
         }
