@@ -33,7 +33,7 @@ impl EditorApp {
                 Ok(d) => {
                     let g = &d.diff;
                     self.info(format!(
-                        "{} → {}: {} added, {} removed, {} changed",
+                        "{} -> {}: {} added, {} removed, {} changed",
                         d.old,
                         d.new,
                         g.added.len(),

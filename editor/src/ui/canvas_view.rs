@@ -501,7 +501,7 @@ impl CanvasView {
             tint::controls(ui, at, &mut self.tint, &self.tints.2);
         }
         self.legend(ui, core);
-        let at = self.rect.left_top() + egui::vec2(10.0, 30.0);
+        let at = self.rect.left_bottom() + egui::vec2(10.0, -10.0);
         super::run_diff::legend(ui, at, core, q);
     }
 

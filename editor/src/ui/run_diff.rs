@@ -21,7 +21,8 @@ pub fn marks(core: &EditorCore) -> HashMap<String, Color32> {
     added.chain(changed).collect()
 }
 
-/// The legend: what each colour means, what was removed, and a button to clear it.
+/// The legend: what each colour means, what was removed, and a button to clear it. `at`
+/// is its bottom-left corner (windows tend to sit at the canvas's top-left).
 pub fn legend(ui: &mut Ui, at: egui::Pos2, core: &EditorCore, q: &mut Queue) {
     let Some(d) = &core.run_diff else { return };
     let g = &d.diff;
@@ -30,11 +31,15 @@ pub fn legend(ui: &mut Ui, at: egui::Pos2, core: &EditorCore, q: &mut Queue) {
         .collect();
     egui::Area::new(Id::new("run-diff-legend"))
         .fixed_pos(at)
-        .order(egui::Order::Foreground)
+        .pivot(egui::Align2::LEFT_BOTTOM)
+        // Among the windows (not above them), and not a canvas click.
+        .order(egui::Order::Middle)
         .show(ui.ctx(), |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
                 ui.set_max_width(320.0);
-                ui.label(RichText::new(format!("graph difference {} → {}", d.old, d.new)).strong());
+                ui.label(
+                    RichText::new(format!("graph difference {} -> {}", d.old, d.new)).strong(),
+                );
                 let line = |ui: &mut Ui, color, what: &str, names: &[String]| {
                     let list = if names.is_empty() {
                         "none".to_string()

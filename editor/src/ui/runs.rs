@@ -10,7 +10,7 @@ use crate::command::{Command, Queue};
 use crate::model::run_bands::{band, by_tag};
 use crate::model::runs::{self, DEFAULT_ROOT, Metric, RunRow, RunsList};
 use egui::{Id, RichText, Ui};
-use egui_plot::{FilledArea, Line, PlotPoints};
+use egui_plot::{ColorConflictHandling, FilledArea, Legend, Line, PlotPoints};
 use hyphae::train::runs::{Evaluation, RunLabels};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -360,7 +360,11 @@ fn overlay(ui: &mut Ui, p: &mut RunsPanel) {
             Some(Ok(c)) => series.push((r.name(), p.metric.of(c).to_vec())),
         }
     }
-    let plot = super::plots::still_plot("runs-overlay", 260.0).x_axis_label("step");
+    // A band and its mean line share a legend entry: the line's colour (the last) wins.
+    let legend = Legend::default().color_conflict_handling(ColorConflictHandling::PickLast);
+    let plot = (super::plots::still_plot("runs-overlay", 260.0))
+        .legend(legend)
+        .x_axis_label("step");
     if p.group_by_tag {
         let tags: Vec<&[String]> = ticked
             .iter()
