@@ -247,7 +247,7 @@ fn runs_window_lists_hides_deletes_overlays_and_compares() {
     assert_eq!(labels.tags, vec!["lr"]);
     h.get_by_label("group by tag").click();
     h.run_steps(3);
-    h.get_by_label("1 bands: lr (2 runs)");
+    h.get_by_label("1 band: lr (2 runs)");
     // Their graph difference, on the canvas.
     h.get_by_label("Show graph difference").click();
     h.run_steps(3);

@@ -378,7 +378,8 @@ fn overlay(ui: &mut Ui, p: &mut RunsPanel) {
                     .filter_map(|&i| series.get(i).map(|s| s.1.as_slice()))
                     .collect();
                 let b = band(&curves);
-                let name = format!("{tag} ({} runs)", members.len());
+                let n = members.len();
+                let name = format!("{tag} ({n} run{})", if n == 1 { "" } else { "s" });
                 let c = color(k);
                 pl.add(
                     FilledArea::new(&name, &b.steps, &b.lower(), &b.upper())
@@ -388,7 +389,12 @@ fn overlay(ui: &mut Ui, p: &mut RunsPanel) {
                 shown.push(name);
             }
         });
-        ui.label(format!("{} bands: {}", groups.len(), shown.join(", ")));
+        let plural = if groups.len() == 1 { "" } else { "s" };
+        ui.label(format!(
+            "{} band{plural}: {}",
+            groups.len(),
+            shown.join(", ")
+        ));
     } else {
         plot.show(ui, |pl| {
             for (k, (name, pts)) in series.iter().enumerate() {
