@@ -4,6 +4,8 @@
 
 mod common;
 
+use egui::accesskit::Role;
+
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -256,4 +258,20 @@ fn runs_window_lists_hides_deletes_overlays_and_compares() {
     assert_eq!(d.diff.changed, vec!["fc1", "fc2"]);
     h.get_by_label("■ added: tanh2");
     h.get_by_label("■ changed: fc1, fc2");
+    // One run ticked: its name field renames it.
+    h.get_by_role_and_label(Role::CheckBox, "run-002").click();
+    h.run_steps(2);
+    type_into(&mut h, "name", "baseline");
+    h.get_by_label("Save labels").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::CheckBox, "baseline");
+    let labels = hyphae::train::runs::read_labels(&root.join("xor/run-001")).unwrap();
+    assert_eq!(labels.name.as_deref(), Some("baseline"));
+    // A refused delete (not a run folder) is a message, and nothing is removed.
+    h.state_mut()
+        .push(hyphae_editor::command::Command::DeleteRun(root.join("xor")));
+    h.run_steps(2);
+    let status = h.state().core.status.clone().unwrap();
+    assert!(status.1 && status.0.contains("cannot delete"), "{status:?}");
+    assert!(root.join("xor/run-001").is_dir());
 }
