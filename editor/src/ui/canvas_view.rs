@@ -460,6 +460,11 @@ impl CanvasView {
             &self.tints.2.colors,
             &self.tints.2.widths,
         );
+        super::run_diff::draw_far(
+            &ui.painter_at(self.rect),
+            &self.scene(core, self.transform),
+            &marks,
+        );
         if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
             // The view moved to nodes snarl does not hold yet: draw them next frame.
             ui.ctx().request_repaint();

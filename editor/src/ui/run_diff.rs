@@ -2,9 +2,10 @@
 //! added are outlined green, changed ones yellow; removed ones (not on the canvas) and
 //! names the open graph lacks are listed in a box in the canvas's corner.
 
+use super::canvas_far::{self, Scene};
 use crate::app::EditorCore;
 use crate::command::{Command, Queue};
-use egui::{Color32, Id, RichText, Ui};
+use egui::{Color32, Id, Painter, Rect, RichText, Stroke, Ui};
 use std::collections::HashMap;
 
 pub const ADDED: Color32 = Color32::from_rgb(90, 210, 110);
@@ -66,4 +67,23 @@ pub fn legend(ui: &mut Ui, at: egui::Pos2, core: &EditorCore, q: &mut Queue) {
                 }
             });
         });
+}
+
+/// Zoomed out past legible text the canvas paints nodes as plain boxes (`canvas_far`):
+/// the marked ones keep their outline there.
+pub fn draw_far(painter: &Painter, s: &Scene<'_>, marks: &HashMap<String, Color32>) {
+    let t = s.transform;
+    if marks.is_empty() || !canvas_far::is_far(t) {
+        return;
+    }
+    for (i, name) in s.names.iter().enumerate() {
+        let (Some(&c), Some(r)) = (marks.get(name), s.rect(i)) else {
+            continue;
+        };
+        let r = Rect::from_min_max(t * r.min, t * r.max);
+        if r.intersects(s.view) {
+            let stroke = Stroke::new(2.0, c);
+            painter.rect_stroke(r, 3.0 * t.scaling, stroke, egui::StrokeKind::Outside);
+        }
+    }
 }
