@@ -43,6 +43,8 @@ pub struct EditorCore {
     pub load_error: Option<String>,
     /// Set when the window may close (changes saved or discarded).
     pub allow_close: bool,
+    /// The graph difference of two runs, marked on the canvas (Runs window).
+    pub run_diff: Option<crate::model::runs::RunDiff>,
 }
 
 /// The editor.
@@ -74,6 +76,7 @@ impl EditorApp {
                 pending: None,
                 load_error: None,
                 allow_close: false,
+                run_diff: None,
             },
             ui: UiState::default(),
             canvas: CanvasView::default(),
@@ -166,6 +169,7 @@ impl EditorApp {
         crate::ui::dialogs::show(&ctx, core, st, q);
         crate::ui::evaluation::window(&ctx, core, st);
         crate::ui::data_view::window(&ctx, core, st);
+        crate::ui::runs::window(&ctx, core, st, q);
         crate::ui::boundary::window(&ctx, core, st, q);
         crate::ui::find::show(&ctx, core, st, q);
         for c in self.queue.take() {

@@ -127,6 +127,23 @@ pub enum Command {
     LoadWeights(PathBuf),
     /// Follow the run another process writes in this folder (read-only).
     FollowRun(PathBuf),
+
+    // ----- runs (the Runs window) -----
+    /// List the runs under this root again.
+    RefreshRuns(PathBuf),
+    /// Save a run's name, tags and hidden flag (`labels.ron` in its folder).
+    SetRunLabels {
+        dir: PathBuf,
+        labels: hyphae::train::runs::RunLabels,
+    },
+    /// Delete a run folder (the window asks first).
+    DeleteRun(PathBuf),
+    /// Mark on the canvas what changed in the graph from run `old` to run `new`.
+    ShowRunDiff {
+        old: PathBuf,
+        new: PathBuf,
+    },
+    ClearRunDiff,
 }
 
 /// The pin a dropped wire came from: a new node connects to it.

@@ -9,6 +9,8 @@ use crate::ui::{DialogMode, FileDialog};
 use hyphae::graph::Source;
 use std::path::Path;
 
+mod runs;
+
 /// Why a structural edit is refused while a run is live.
 pub const LOCKED_WHILE_TRAINING: &str = "the graph cannot change while it trains: \
     Pause first (Resume then continues on the edited graph, the unchanged layers keeping \
@@ -256,6 +258,11 @@ impl EditorApp {
                     self.follow_run(dir);
                 }
             }
+            c @ (Command::RefreshRuns(_)
+            | Command::SetRunLabels { .. }
+            | Command::DeleteRun(_)
+            | Command::ShowRunDiff { .. }
+            | Command::ClearRunDiff) => self.runs_command(c),
         }
     }
 

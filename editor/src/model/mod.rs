@@ -13,6 +13,8 @@ pub mod infer;
 pub mod layout;
 pub mod palette;
 pub mod reflect;
+pub mod run_bands;
+pub mod runs;
 pub mod sample;
 pub mod selection;
 pub mod settings;

@@ -82,6 +82,8 @@ pub struct Viewer<'a> {
     pub tints: &'a HashMap<String, Color32>,
     /// Each node's recent values of the chosen metric (empty when not tinting).
     pub sparks: &'a HashMap<String, Vec<f32>>,
+    /// Outline colours of the nodes two runs' graph difference names (`run_diff`).
+    pub marks: &'a HashMap<String, Color32>,
     /// Wire widths by source node; snarl has no per-wire width, so they set the wire's alpha.
     pub widths: &'a HashMap<String, f32>,
     /// Names the editor has selected (highlighted here; snarl only knows its own).
@@ -180,9 +182,15 @@ impl SnarlViewer<String> for Viewer<'_> {
             .badges
             .get(name)
             .and_then(|b| b.iter().map(Badge::severity).max());
+        let mark = self.marks.get(name);
+        if let Some(&m) = mark {
+            frame = frame.fill(m.gamma_multiply(0.25));
+        }
         // The selection wins: what is highlighted is exactly what Delete acts on.
         if self.is_selected(name) {
             frame = frame.stroke(Stroke::new(3.0, SELECTED));
+        } else if let Some(&m) = mark {
+            frame = frame.stroke(Stroke::new(3.0, m));
         } else if !self.doc.errors_for(name).is_empty() {
             frame = frame.stroke(Stroke::new(2.0, ERROR_RED));
         } else if let Some(s) = worst {

@@ -43,7 +43,8 @@ pub struct Scene<'a> {
 }
 
 impl Scene<'_> {
-    fn rect(&self, i: usize) -> Option<Rect> {
+    /// Item `i`'s rectangle in graph space (`None` inside a collapsed group).
+    pub fn rect(&self, i: usize) -> Option<Rect> {
         if self.groups.hidden.get(i).copied().unwrap_or(true) {
             return None;
         }

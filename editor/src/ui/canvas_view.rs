@@ -422,7 +422,9 @@ impl CanvasView {
         }
         let empty = HashMap::new();
         let shown = if tr.is_live() { &self.badges.1 } else { &empty };
+        let marks = super::run_diff::marks(core);
         let mut viewer = Viewer {
+            marks: &marks,
             badges: shown,
             doc: &core.doc,
             groups: &self.groups,
@@ -457,6 +459,11 @@ impl CanvasView {
             shown,
             &self.tints.2.colors,
             &self.tints.2.widths,
+        );
+        super::run_diff::draw_far(
+            &ui.painter_at(self.rect),
+            &self.scene(core, self.transform),
+            &marks,
         );
         if canvas_far::wanted(&self.scene(core, self.transform)) != self.shown {
             // The view moved to nodes snarl does not hold yet: draw them next frame.
@@ -499,6 +506,8 @@ impl CanvasView {
             tint::controls(ui, at, &mut self.tint, &self.tints.2);
         }
         self.legend(ui, core);
+        let at = self.rect.left_bottom() + egui::vec2(10.0, -10.0);
+        super::run_diff::legend(ui, at, core, q);
     }
 
     /// A plain click on a node selects it alone; on the background, selects nothing.
@@ -512,11 +521,13 @@ impl CanvasView {
         if !self.rect.contains(p) || egui::Popup::is_any_open(ui.ctx()) {
             return;
         }
-        // Clicks on floating windows (find, dialogs) are not canvas clicks.
+        // Clicks on floating windows (find, dialogs, the Data and Runs windows: egui puts
+        // windows in the Middle order) are not canvas clicks; the canvas and snarl's
+        // layer are Background.
         if ui
             .ctx()
             .layer_id_at(p)
-            .is_some_and(|l| l.order != egui::Order::Background && l.order != egui::Order::Middle)
+            .is_some_and(|l| l.order != egui::Order::Background)
         {
             return;
         }

@@ -67,6 +67,7 @@ pub fn menu_bar(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue)
             ui.checkbox(&mut st.show_training, "Training panel");
             ui.checkbox(&mut st.show_data, "Data");
             ui.checkbox(&mut st.show_boundary, "Decision boundary");
+            ui.checkbox(&mut st.show_runs, "Runs");
         });
         ui.separator();
         ui.selectable_value(&mut st.view, View::Canvas, "Canvas");
@@ -75,5 +76,8 @@ pub fn menu_bar(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue)
         ui.toggle_value(&mut st.show_training, "Training");
         ui.toggle_value(&mut st.show_data, "Data")
             .on_hover_text("the graph's dataset: counts, samples, a training batch");
+        ui.toggle_value(&mut st.show_runs, "Runs").on_hover_text(
+            "every run of this graph: labels, curves side by side, graph differences",
+        );
     });
 }

@@ -17,6 +17,8 @@ pub mod menu;
 pub mod minimap;
 pub mod palette;
 pub mod plots;
+pub mod run_diff;
+pub mod runs;
 pub mod shortcuts;
 pub mod status;
 pub mod summary;
@@ -78,6 +80,9 @@ pub struct UiState {
     pub seen_evaluations: u64,
     pub show_data: bool,
     pub show_boundary: bool,
+    pub show_runs: bool,
+    /// The Runs window: the listed runs, the ticked ones, what is being typed.
+    pub runs: runs::RunsPanel,
     /// The loaded dataset and the data, evaluation and boundary views made from it.
     pub panels: data_view::DataPanels,
 }
@@ -99,6 +104,8 @@ impl Default for UiState {
             seen_evaluations: 0,
             show_data: false,
             show_boundary: false,
+            show_runs: false,
+            runs: runs::RunsPanel::default(),
             panels: data_view::DataPanels::default(),
         }
     }

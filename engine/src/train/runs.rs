@@ -229,7 +229,8 @@ fn best_of(evals: &[Evaluation]) -> Option<Evaluation> {
     by_acc.or(by_loss).cloned()
 }
 
-/// "Adam lr 0.001 · batch 64 · 10 epochs · spirals".
+/// "Adam lr 0.001 · batch 64 · 10 epochs · spirals · seed 3" (runs of a seed sweep differ
+/// only there).
 fn describe(f: &GraphFile) -> String {
     let t = &f.training;
     let mut s = format!(
@@ -241,6 +242,10 @@ fn describe(f: &GraphFile) -> String {
     );
     if let Some(d) = &t.dataset {
         s.push_str(&format!(" · {d}"));
+    }
+    s.push_str(&format!(" · seed {}", t.seed));
+    if let Some(d) = t.data_seed {
+        s.push_str(&format!(" · split seed {d}"));
     }
     s
 }
@@ -292,7 +297,7 @@ mod tests {
         assert!(
             r.settings
                 .as_deref()
-                .is_some_and(|s| s.ends_with("spirals"))
+                .is_some_and(|s| s.ends_with("spirals · seed 0"))
         );
         assert_eq!((runs[1].steps, runs[1].evaluations.len()), (3, 0));
         assert_eq!(runs[1].title(), "mlp/run-002");
