@@ -162,8 +162,8 @@ fn a_followed_run_shows_its_fork() {
         old.step().expect("step");
     }
     let (mut new, _) = hyphae::train::trainer::Trainer::fork(&mut old, wider).expect("fork");
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    new.run(&mut |_| {}, &stop).expect("trained");
+    let halt = std::sync::atomic::AtomicBool::new(false);
+    new.run(&mut |_| {}, &halt).expect("trained");
 
     let mut h = open_for_training(&graph_path, "");
     type_into(&mut h, "run folder", &run.display().to_string());
