@@ -426,8 +426,8 @@ fn a_wire_dropped_on_the_canvas_offers_a_connected_node() {
     let pin = input_pin(&h, &relu, "input");
     drag(&mut h, pin, bg, Modifiers::NONE);
     h.run_steps(3);
-    h.get_by_label("Add a connected node");
-    type_into(&mut h, "search ops…", "Sigmoid");
+    // The menu's search field, labelled by the menu's title.
+    type_into(&mut h, "Add a connected node", "Sigmoid");
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Sigmoid")
         .click();
     h.run_steps(3);

@@ -461,12 +461,14 @@ impl SnarlViewer<String> for Viewer<'_> {
         };
         let id = egui::Id::new("wire-menu-search");
         let mut search: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
-        ui.label("Add a connected node");
-        let r = ui.add(
-            egui::TextEdit::singleline(&mut search)
-                .hint_text("search ops…")
-                .id(id.with("field")),
-        );
+        let label = ui.label("Add a connected node").id;
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut search)
+                    .hint_text("search ops…")
+                    .id(id.with("field")),
+            )
+            .labelled_by(label);
         if !r.has_focus() && search.is_empty() {
             r.request_focus();
         }
