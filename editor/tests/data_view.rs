@@ -246,7 +246,7 @@ fn a_convs_feature_maps_show_after_the_run() {
     assert_eq!((lo, hi), (Some(&0), Some(&255)));
     h.run_steps(2);
     h.get_by_label(&format!("conv1 outputs · step {}", g.step));
-    h.get_by_label("sample 0: 16 of 16 feature maps, each scaled to its own min..max");
+    h.get_by_label("sample 0: 16 of 16 feature maps, each min..max scaled");
     // A loss node has no picture to show.
     find_node(&mut h, "loss");
     assert!(h.query_by_label("Show outputs").is_none());

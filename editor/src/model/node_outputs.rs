@@ -26,6 +26,11 @@ const SEED: u64 = 0;
 /// A model snapshot as the trainer sends it: the forward-only model and its step.
 pub type Snapshot = Arc<(Model, u64)>;
 
+/// A snapshot remembered without keeping it alive (to tell whether another came).
+type Held = Weak<(Model, u64)>;
+/// A dataset spec (resolved) and its split seed.
+pub type DataKey = (String, u64);
+
 /// The batch every snapshot runs on.
 #[derive(Clone, Debug)]
 pub struct FixedBatch {
@@ -105,7 +110,7 @@ impl OutputGrid {
                 if self.signed { "-1..1" } else { "0..1" }
             ),
             OutputView::FeatureMaps => format!(
-                "sample 0: {} of {} feature maps, each scaled to its own min..max",
+                "sample 0: {} of {} feature maps, each min..max scaled",
                 self.tiles, self.channels
             ),
         }
@@ -156,7 +161,7 @@ pub struct NodeWindow {
     pub error: Option<String>,
     job: Option<Background<OutputGrid>>,
     /// The snapshot the last job ran on: each is run once.
-    ran: Option<Weak<(Model, u64)>>,
+    ran: Option<Held>,
 }
 
 impl NodeWindow {
@@ -172,9 +177,9 @@ pub struct NodeOutputs {
     /// The nodes shown, in the order they were opened.
     pub windows: Vec<(String, NodeWindow)>,
     /// When a snapshot was last asked for, and the one held then.
-    asked: Option<(Instant, Option<Weak<(Model, u64)>>)>,
+    asked: Option<(Instant, Option<Held>)>,
     /// (dataset spec, split seed) of the batch, and the batch.
-    batch: Option<((String, u64), Result<Arc<FixedBatch>, String>)>,
+    batch: Option<(DataKey, Result<Arc<FixedBatch>, String>)>,
 }
 
 impl NodeOutputs {
@@ -222,7 +227,7 @@ impl NodeOutputs {
 
     /// The fixed batch of the dataset `key` (spec, split seed), made from `split` the
     /// first time.
-    pub fn batch(&mut self, key: (String, u64), split: &Split) -> Result<Arc<FixedBatch>, String> {
+    pub fn batch(&mut self, key: DataKey, split: &Split) -> Result<Arc<FixedBatch>, String> {
         if self.batch.as_ref().is_none_or(|(k, _)| *k != key) {
             self.batch = Some((key, FixedBatch::of(split).map(Arc::new)));
             // Another batch: every window runs again.

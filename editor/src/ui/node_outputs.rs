@@ -42,7 +42,7 @@ pub fn windows(ctx: &egui::Context, core: &EditorCore, st: &mut UiState, q: &mut
     }
     let note = refresh(ctx, core, st, q);
     let out = &st.outputs;
-    for (node, w) in &out.state.windows {
+    for (k, (node, w)) in out.state.windows.iter().enumerate() {
         let title = match &w.grid {
             Some(g) => format!("{node} outputs · step {}", g.step),
             None => format!("{node} outputs"),
@@ -52,6 +52,8 @@ pub fn windows(ctx: &egui::Context, core: &EditorCore, st: &mut UiState, q: &mut
             .id(Id::new(("node-outputs", node)))
             .open(&mut open)
             .resizable(false)
+            .default_pos(egui::pos2(230.0 + 30.0 * k as f32, 60.0 + 30.0 * k as f32))
+            .min_width(SIDE)
             .show(ctx, |ui| body(ui, w, out.tex.get(node), note.as_deref()));
         if !open {
             q.push(Command::ToggleOutputs(node.clone()));
@@ -130,7 +132,7 @@ fn body(ui: &mut Ui, w: &NodeWindow, tex: Option<&TextureHandle>, note: Option<&
     }
     if let (Some(g), Some(tex)) = (&w.grid, tex) {
         let (gw, gh) = (g.pixels.width as f32, g.pixels.height as f32);
-        let scale = (SIDE / gw.max(gh).max(1.0)).clamp(1.0, 6.0).floor();
+        let scale = (SIDE / gw.max(gh).max(1.0)).round().clamp(1.0, 6.0);
         ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(gw * scale, gh * scale)));
     }
 }
