@@ -331,6 +331,33 @@ mod tests {
         assert!(e.contains("not in the trained graph"), "{e}");
     }
 
+    /// A generator fed only by noise: the same seeded draw for every snapshot (the grid
+    /// of one model is the same twice), and its Tanh output read as -1..1.
+    #[test]
+    fn a_noise_fed_tanh_generator_draws_the_same_codes_each_time() {
+        let text = r#"(
+    version: 1,
+    inputs: [(name: "img", shape: [1, 28, 28]), (name: "z", shape: [8], source: Noise)],
+    nodes: [
+        (name: "gen", op: Linear(out_features: 784), inputs: ["z"]),
+        (name: "fake", op: Tanh(), inputs: ["gen"]),
+        (name: "target", op: Flatten(), inputs: ["img"]),
+        (name: "loss", op: MSELoss(), inputs: ["fake", "target"]),
+    ],
+    training: (optimizer: Adam(lr: 0.01), batch_size: 8, epochs: 1, seed: 1),
+)"#;
+        let g = ValidGraph::from_ron(text, "t.ron").unwrap();
+        let split = hyphae::data::load("shapes:train=16,valid=4", 0).unwrap();
+        let batch = FixedBatch::of(&split).unwrap();
+        assert_eq!(batch.n, 4, "fewer validation samples than BATCH");
+        let mut t = Trainer::new(g, split, TrainOptions::default()).unwrap();
+        let (model, step) = t.snapshot();
+        let a = compute(&model, step, "fake", &batch).unwrap();
+        let b = compute(&model, step, "fake", &batch).unwrap();
+        assert_eq!(a.pixels, b.pixels, "a fixed draw");
+        assert_eq!((a.view, a.tiles, a.signed), (OutputView::Images, 4, true));
+    }
+
     /// Snapshots are asked for only while a window is open and the held one is behind,
     /// one request at a time.
     #[test]
