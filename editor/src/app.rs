@@ -171,6 +171,7 @@ impl EditorApp {
         crate::ui::data_view::window(&ctx, core, st);
         crate::ui::runs::window(&ctx, core, st, q);
         crate::ui::boundary::window(&ctx, core, st, q);
+        crate::ui::node_outputs::windows(&ctx, core, st, q);
         crate::ui::find::show(&ctx, core, st, q);
         for c in self.queue.take() {
             self.run(c);

@@ -122,6 +122,10 @@ pub enum Command {
     Evaluate,
     /// Ask the trainer for a snapshot of its model (the decision-boundary view).
     SnapshotModel,
+    /// Ask the trainer for its model as it is now (the nodes' outputs windows).
+    SnapshotForOutputs,
+    /// Open or close the window of this node's outputs for a fixed batch.
+    ToggleOutputs(String),
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),

@@ -224,6 +224,8 @@ impl EditorApp {
                 self.core.training.send(TrainerCommand::SetStatsEvery(n));
             }
             Command::SnapshotModel => self.core.training.send(TrainerCommand::Snapshot),
+            Command::SnapshotForOutputs => self.core.training.send(TrainerCommand::SnapshotModel),
+            Command::ToggleOutputs(node) => self.ui.outputs.toggle(&node),
             Command::Evaluate => {
                 if self.core.training.has_model() {
                     self.core.training.send(TrainerCommand::Evaluate);
@@ -414,6 +416,7 @@ impl EditorApp {
         self.core.training.discard();
         self.core.training.clear_statistics();
         self.ui.field_error = None;
+        self.ui.outputs = Default::default();
         self.canvas.reset();
     }
 

@@ -438,7 +438,7 @@ fn a_wire_dropped_on_the_canvas_offers_a_connected_node() {
     let relu_node = doc.node(&relu).expect("relu");
     assert_eq!(
         relu_node.inputs,
-        [made.name.clone()],
+        std::slice::from_ref(&made.name),
         "wired into the input"
     );
 }

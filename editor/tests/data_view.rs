@@ -4,6 +4,8 @@ mod common;
 
 use common::*;
 use egui_kittest::kittest::Queryable;
+use hyphae::train::node_outputs::OutputView;
+use hyphae_editor::model::node_outputs::OutputGrid;
 use hyphae_editor::session::Phase;
 
 #[test]
@@ -142,4 +144,110 @@ fn the_decision_boundary_follows_training() {
         h.query_by_label_contains("64×64 grid over x").is_some(),
         "the grid's step and range are shown"
     );
+}
+
+/// A graph of `graph` on `dataset` with short training settings, its training panel shown.
+fn short_run(graph: &str, dataset: &str, batch: usize, epochs: usize) -> Harness {
+    let mut h = open_for_training(&workspace().join(graph), dataset);
+    let doc = &mut h.state_mut().core.doc;
+    doc.file.training.batch_size = batch;
+    doc.file.training.epochs = epochs;
+    doc.revalidate();
+    h.run_steps(2);
+    h
+}
+
+/// Finds `node` as a user does (Ctrl+F, its name, Enter): it is selected and in view.
+fn find_node(h: &mut Harness, node: &str) {
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.event(egui::Event::Text(node.to_string()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert_eq!(selected(h), [node], "found {node}");
+}
+
+type Harness = egui_kittest::Harness<'static, hyphae_editor::EditorApp>;
+
+fn grid_of(s: &hyphae_editor::EditorApp, node: &str) -> Option<OutputGrid> {
+    s.ui.outputs.state.window(node)?.grid.clone()
+}
+
+/// An autoencoder's flat 784-value decoder output, drawn as the 28×28 input images: the
+/// window's grid comes from later steps as training goes, its pixels change, and after
+/// Stop it shows the last step's model.
+#[test]
+fn a_decoders_outputs_follow_training() {
+    let mut h = short_run(
+        "graphs/autoencoder.ron",
+        "shapes:train=512,valid=32",
+        16,
+        400,
+    );
+    find_node(&mut h, "dec2");
+    h.get_by_label("Show outputs").click();
+    h.run_steps(3);
+    assert!(h.state().ui.outputs.is_shown("dec2"));
+    h.get_by_label_contains("train the graph (▶ Start)");
+    start_until_step(&mut h, 1);
+    wait_for(&mut h, "a first grid", |s| grid_of(s, "dec2").is_some());
+    let first = grid_of(h.state(), "dec2").unwrap();
+    assert_eq!((first.view, first.tiles), (OutputView::Images, 16));
+    // 4×4 tiles of 28×28 with 2-pixel borders.
+    assert_eq!((first.pixels.width, first.pixels.height), (122, 122));
+    wait_for(&mut h, "a grid from a later step", |s| {
+        grid_of(s, "dec2").is_some_and(|g| g.step > first.step)
+    });
+    let later = grid_of(h.state(), "dec2").unwrap();
+    assert_ne!(
+        later.pixels.pixels, first.pixels.pixels,
+        "training changed the outputs"
+    );
+    // The title names the step of the grid drawn in the last frame.
+    h.run_steps(1);
+    let shown = grid_of(h.state(), "dec2").unwrap().step;
+    h.get_by_label(&format!("dec2 outputs · step {shown}"));
+    stop(&mut h);
+    wait_for(&mut h, "the grid of the stopped run's model", |s| {
+        s.core.training.phase == Phase::Stopped
+            && grid_of(s, "dec2").is_some_and(|g| g.step == s.core.training.step)
+    });
+    // Unticking closes the window.
+    h.get_by_label("Show outputs").click();
+    h.run_steps(3);
+    assert!(!h.state().ui.outputs.is_shown("dec2"));
+}
+
+/// After a short run of the shapes CNN, its first conv shows sample 0's 16 feature maps
+/// from the trained model.
+#[test]
+fn a_convs_feature_maps_show_after_the_run() {
+    let mut h = short_run("graphs/shapes_cnn.ron", "shapes:train=128,valid=16", 32, 1);
+    h.get_by_label("▶ Start").click();
+    wait_for(&mut h, "the run to finish", |s| {
+        s.core.training.phase == Phase::Finished
+    });
+    find_node(&mut h, "conv1");
+    h.get_by_label("Show outputs").click();
+    wait_for(&mut h, "the feature maps", |s| {
+        grid_of(s, "conv1").is_some()
+    });
+    let g = grid_of(h.state(), "conv1").unwrap();
+    assert_eq!(g.step, h.state().core.training.step);
+    assert_eq!(
+        (g.view, g.tiles, g.channels),
+        (OutputView::FeatureMaps, 16, 16)
+    );
+    // Each map is stretched over its own range: black borders, white maxima.
+    let (lo, hi) = (g.pixels.pixels.iter().min(), g.pixels.pixels.iter().max());
+    assert_eq!((lo, hi), (Some(&0), Some(&255)));
+    h.run_steps(2);
+    h.get_by_label(&format!("conv1 outputs · step {}", g.step));
+    h.get_by_label("sample 0: 16 of 16 feature maps, each min..max scaled");
+    // A loss node has no picture to show.
+    find_node(&mut h, "loss");
+    assert!(h.query_by_label("Show outputs").is_none());
 }

@@ -5,7 +5,7 @@
 //! figures are taken.
 //!
 //! A frame's cost is given twice: `cpu`, what the UI thread and the software rasteriser
-//! used between two frames ([`cpu_time`]), and `wall`, eframe's time around the frame,
+//! used between two frames (`cpu_time`), and `wall`, eframe's time around the frame,
 //! which also counts waiting for a core the trainer holds.
 
 mod cpu_time;

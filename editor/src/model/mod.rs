@@ -11,6 +11,7 @@ pub mod fit;
 pub mod groups;
 pub mod infer;
 pub mod layout;
+pub mod node_outputs;
 pub mod palette;
 pub mod reflect;
 pub mod run_bands;

@@ -108,6 +108,8 @@ pub struct TrainState {
     pub last_predictions: Option<Arc<Predictions>>,
     /// The latest model snapshot (decision-boundary view); cleared by a new run.
     pub classifier: Option<Arc<Classifier>>,
+    /// The latest model and its step (outputs windows); cleared by a new run.
+    pub model: Option<Arc<(hyphae::ecs::Model, u64)>>,
     /// (resolved dataset spec, split seed) of the editor's last run: whose validation
     /// samples the predictions index.
     pub data_key: Option<(String, u64)>,
@@ -153,6 +155,7 @@ impl Default for TrainState {
             last_eval: None,
             last_predictions: None,
             classifier: None,
+            model: None,
             data_key: None,
             live_lr: 0.0,
             live_stats_every: 0,
@@ -224,6 +227,7 @@ impl TrainState {
         };
         self.clear_statistics();
         self.classifier = None;
+        self.model = None;
         self.step = 0;
         self.epoch = 0;
         self.batch = 0;
@@ -454,6 +458,7 @@ impl TrainState {
             Msg::ForkFailed(e) => self.fork_failed(e),
             Msg::Predictions(p) => self.last_predictions = Some(p),
             Msg::Classifier(c) => self.classifier = Some(c),
+            Msg::Model(m) => self.model = Some(m),
             Msg::Info(t) => self.note(t, false),
             Msg::Error(e) => {
                 self.note(e.clone(), true);

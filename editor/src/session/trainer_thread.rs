@@ -11,7 +11,7 @@
 use super::fork::EditedGraph;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use hyphae::data;
-use hyphae::ecs::{ParamStats, TensorStats, TrainEvent};
+use hyphae::ecs::{Model, ParamStats, TensorStats, TrainEvent};
 use hyphae::graph::{GraphFile, ValidGraph};
 use hyphae::train::boundary::Classifier;
 use hyphae::train::eval_report::Predictions;
@@ -39,6 +39,8 @@ pub enum TrainerCommand {
     Evaluate,
     /// Send the current model as a [`Msg::Classifier`] (decision-boundary view).
     Snapshot,
+    /// Send the current model as a [`Msg::Model`] (the nodes' outputs windows).
+    SnapshotModel,
     SaveWeights(PathBuf),
     SaveCheckpoint,
     LoadWeights(PathBuf),
@@ -111,6 +113,9 @@ pub enum Msg {
     Predictions(Arc<Predictions>),
     /// A snapshot of the model for views that run it (answer to `Snapshot`).
     Classifier(Arc<Classifier>),
+    /// The forward-only model and the step its parameters are from (answer to
+    /// `SnapshotModel`).
+    Model(Arc<(Model, u64)>),
     Info(String),
     Error(String),
 }
@@ -439,6 +444,7 @@ fn commands(cmds: &Receiver<TrainerCommand>, trainer: &mut Trainer, ctl: &mut Co
                     out.send(Msg::Classifier(Arc::new(c)));
                 }
             }
+            TrainerCommand::SnapshotModel => out.send(Msg::Model(Arc::new(trainer.snapshot()))),
             TrainerCommand::SaveWeights(p) => match trainer.save_weights_to(&p) {
                 Ok(()) => out.send(Msg::Info(format!("saved weights to {}", p.display()))),
                 Err(e) => out.send(Msg::Error(format!("save: {e}"))),

@@ -14,6 +14,7 @@ use hyphae::graph::NodeDecl;
 use hyphae::graph::summary::{group_thousands, human_flops};
 use hyphae::ops::FieldSchema;
 use hyphae::ops::ParamKind;
+use hyphae::train::node_outputs::drawn_as;
 
 pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, name: &str) {
     let Some(node) = core.doc.node(name) else {
@@ -21,6 +22,7 @@ pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, nam
     };
     let kind = node.op.kind();
     ui.label(RichText::new(format!("{kind} · {}", node.op.category().label())).strong());
+    outputs_toggle(ui, core, st, q, name);
     ui.separator();
     config(ui, core, st, q, node);
     ui.separator();
@@ -29,6 +31,29 @@ pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue, nam
     settings(ui, q, node);
     ui.separator();
     inferred(ui, core, name);
+}
+
+/// "Show outputs", for a node whose per-sample output draws as pictures (images, or a
+/// conv's feature maps; a flat output as large as the image input): a live grid of its
+/// outputs for a fixed batch.
+fn outputs_toggle(ui: &mut Ui, core: &EditorCore, st: &UiState, q: &mut Queue, name: &str) {
+    let inf = core.doc.inferred.get(name);
+    let Some(shape) = inf.and_then(|i| i.sample_shape()) else {
+        return;
+    };
+    if drawn_as(shape, &core.doc.file.inputs).is_none() {
+        return;
+    }
+    let mut on = st.outputs.is_shown(name);
+    let help = "a live grid of this node's outputs for the first validation samples (noise \
+                inputs: a fixed draw), or the first sample's feature maps, as training goes";
+    if ui
+        .checkbox(&mut on, "Show outputs")
+        .on_hover_text(help)
+        .changed()
+    {
+        q.push(Command::ToggleOutputs(name.to_string()));
+    }
 }
 
 /// The config, field by field: which fields exist, their types, defaults, accepted names

@@ -15,6 +15,7 @@ pub mod inspect_node;
 pub mod inspector;
 pub mod menu;
 pub mod minimap;
+pub mod node_outputs;
 pub mod palette;
 pub mod plots;
 pub mod run_diff;
@@ -85,6 +86,8 @@ pub struct UiState {
     pub runs: runs::RunsPanel,
     /// The loaded dataset and the data, evaluation and boundary views made from it.
     pub panels: data_view::DataPanels,
+    /// The nodes' outputs windows (a node's "Show outputs").
+    pub outputs: node_outputs::OutputWindows,
 }
 
 impl Default for UiState {
@@ -107,6 +110,7 @@ impl Default for UiState {
             show_runs: false,
             runs: runs::RunsPanel::default(),
             panels: data_view::DataPanels::default(),
+            outputs: node_outputs::OutputWindows::default(),
         }
     }
 }
