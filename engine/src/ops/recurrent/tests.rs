@@ -268,9 +268,10 @@ fn tanh_rnn_norms_by_hand(y: &Tensor, dy: &Tensor, w_hh: &[&Tensor], h: usize) -
     let at = |v: &Tensor, i: usize, t: usize, dir: usize, k: usize| {
         v.data()[(i * t_len + t) * width + dir * h + k]
     };
-    let mut sq = vec![vec![0.0f64; n]; t_len];
+    // per sample, per time step: ‖dL/dh_t‖² summed over the directions
+    let mut sq = vec![vec![0.0f64; t_len]; n];
     for (dir, w) in w_hh.iter().enumerate() {
-        for i in 0..n {
+        for (i, sample_sq) in sq.iter_mut().enumerate() {
             let mut from_next = vec![0.0f64; h];
             // forward runs t = 0..T, reverse T..0; backward the other way round
             let order: Vec<usize> = if dir == 0 {
@@ -282,7 +283,7 @@ fn tanh_rnn_norms_by_hand(y: &Tensor, dy: &Tensor, w_hh: &[&Tensor], h: usize) -
                 let dh: Vec<f64> = (0..h)
                     .map(|k| at(dy, i, t, dir, k) as f64 + from_next[k])
                     .collect();
-                sq[t][i] += dh.iter().map(|g| g * g).sum::<f64>();
+                sample_sq[t] += dh.iter().map(|g| g * g).sum::<f64>();
                 // h_t = tanh(a_t), a_t = … + W_hh·h_prev: dL/dh_prev = W_hhᵀ (dh ⊙ (1 − h_t²))
                 let da: Vec<f64> = (0..h)
                     .map(|k| dh[k] * (1.0 - (at(y, i, t, dir, k) as f64).powi(2)))
@@ -293,8 +294,8 @@ fn tanh_rnn_norms_by_hand(y: &Tensor, dy: &Tensor, w_hh: &[&Tensor], h: usize) -
             }
         }
     }
-    sq.iter()
-        .map(|row| (row.iter().map(|s| s.sqrt()).sum::<f64>() / n as f64) as f32)
+    (0..t_len)
+        .map(|t| (sq.iter().map(|s| s[t].sqrt()).sum::<f64>() / n as f64) as f32)
         .collect()
 }
 
