@@ -2,7 +2,7 @@
 //! gradient's (the total one backpropagation through time brings to each step), so a
 //! gradient vanishing back through the sequence shows at a glance.
 
-use super::plots::{LOSS, SMOOTH, log_tick_label, still_plot};
+use super::plots::{LOSS, SMOOTH, log_tick_label, still_plot, y_range};
 use crate::session::state::NodeHistory;
 use egui::{RichText, Ui};
 use egui_plot::{GridMark, Line, PlotPoints};
@@ -48,16 +48,7 @@ pub fn show(ui: &mut Ui, h: &NodeHistory, name: &str) {
         ui.label(RichText::new(reach_text(&p.grad_norm)).monospace());
     });
     let (hidden, grad) = (log_points(&p.hidden_norm), log_points(&p.grad_norm));
-    let lo = hidden
-        .iter()
-        .chain(&grad)
-        .map(|q| q[1])
-        .fold(f64::INFINITY, f64::min);
-    let hi = hidden
-        .iter()
-        .chain(&grad)
-        .map(|q| q[1])
-        .fold(f64::NEG_INFINITY, f64::max);
+    let range = y_range(hidden.iter().chain(&grad).map(|q| q[1]), false);
     still_plot(("per-step-plot", name), 120.0)
         .x_axis_label("time step t")
         .y_axis_label("log scale")
@@ -68,9 +59,9 @@ pub fn show(ui: &mut Ui, h: &NodeHistory, name: &str) {
             };
             pl.line(line("hidden-state norm", &hidden).color(LOSS));
             pl.line(line("gradient norm", &grad).color(SMOOTH));
-            if lo.is_finite() && hi.is_finite() {
-                let pad = ((hi - lo) * 0.05).max(0.1);
-                pl.set_plot_bounds_x(0.5..=steps as f64 + 0.5);
+            pl.set_plot_bounds_x(0.5..=steps as f64 + 0.5);
+            if let Some((lo, hi)) = range {
+                let pad = (hi - lo) * 0.05;
                 pl.set_plot_bounds_y(lo - pad..=hi + pad);
             }
         });
