@@ -112,3 +112,52 @@ fn the_inspector_shows_every_schema_field_and_offers_its_names() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Recurrent nodes: ports show the sequence shapes (`[T, F]` per sample), and once a
+/// statistics step has run, clicking the LSTM shows its norms per time step, T of them,
+/// the gradient's falling back through time from where the loss reaches the sequence.
+#[test]
+fn an_lstm_plots_its_hidden_and_gradient_norms_per_time_step() {
+    let mut h = open_for_training(
+        &workspace().join("graphs/time_sequence.ron"),
+        "sinewaves:seq=40,train=64,valid=32",
+    );
+    // The wave enters as [40, 1]; the LSTM's output is 40 steps of 51 features.
+    for shape in ["[40, 1]", "[40, 51]"] {
+        assert!(
+            h.get_all_by_label(shape).next().is_some(),
+            "{shape} on a port"
+        );
+    }
+    start_until_step(&mut h, 2);
+    // Statistics every 10 steps by default: the first step has them.
+    wait_for(&mut h, "per-step statistics", |s| {
+        s.core
+            .training
+            .nodes
+            .get("lstm")
+            .is_some_and(|n| n.latest.per_step.is_some())
+    });
+    pause(&mut h);
+    click_node(&mut h, "lstm");
+    assert_eq!(selected(&h), vec!["lstm".to_string()]);
+    let st = &h.state().core.training.nodes["lstm"];
+    let at = st.latest_step;
+    let p = st.latest.per_step.clone().unwrap();
+    assert_eq!((p.hidden_norm.len(), p.grad_norm.len()), (40, 40));
+    assert!(p.grad_norm.iter().all(|&g| g > 0.0 && g.is_finite()));
+    h.get_by_label(&format!(
+        "Per time step: 40 steps (statistics of step {at})"
+    ));
+    h.get_by_label("gradient t=1 / t=T");
+    for line in ["hidden-state norm", "gradient norm"] {
+        assert!(
+            h.get_all_by_label(line).next().is_some(),
+            "{line} in the legend"
+        );
+    }
+    // Not on a node without a time axis.
+    click_node(&mut h, "prediction");
+    assert!(h.query_by_label_contains("Per time step").is_none());
+    stop(&mut h);
+}

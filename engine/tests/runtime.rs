@@ -816,3 +816,54 @@ fn node_output_matches_the_runtime() {
     let (t, shape) = tiles(&x, OutputView::Images).unwrap();
     assert_eq!((t.shape(), shape), (&[6, 64][..], [1, 8, 8]));
 }
+
+/// A recurrent node's statistics carry its per-step norms (T of each) on statistics
+/// steps; other nodes' do not. Many-to-one: the gradient at the last step is the largest.
+#[test]
+fn recurrent_statistics_have_per_step_norms() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "x", shape: [5, 2]), (name: "y", shape: [1], source: Labels)],
+    nodes: [
+        (name: "lstm", op: LSTM(hidden_size: 4), inputs: ["x"]),
+        (name: "last", op: Select(dim: 1, index: -1), inputs: ["lstm"]),
+        (name: "fc", op: Linear(out_features: 1), inputs: ["last"]),
+        (name: "loss", op: MSELoss(), inputs: ["fc", "y"]),
+    ],
+    training: (optimizer: Sgd(lr: 0.1), batch_size: 3, seed: 0),
+)"#;
+    let mut rt = Runtime::new(ValidGraph::from_ron(text, "rnn.ron").unwrap()).unwrap();
+    rt.hyper_mut().stats_every = 2;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    rt.set_events(Some(tx));
+    let mut rng = Rng::seed(1);
+    for _ in 0..3 {
+        let x = Tensor::normal(&[3, 5, 2], 0.0, 1.0, &mut rng);
+        let y = Tensor::normal(&[3, 1], 0.0, 1.0, &mut rng);
+        rt.train_step(vec![x, y]).unwrap();
+    }
+    let stats: Vec<_> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            TrainEvent::Stats { nodes, .. } => Some(nodes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stats.len(), 2, "stats at steps 1 and 3");
+    for nodes in &stats {
+        let per_step = |name: &str| {
+            let (_, s) = nodes.iter().find(|(n, _)| n == name).unwrap();
+            s.per_step.clone()
+        };
+        let p = per_step("lstm").expect("the LSTM's per-step norms");
+        assert_eq!((p.hidden_norm.len(), p.grad_norm.len()), (5, 5));
+        assert!(p.hidden_norm.iter().all(|&v| v > 0.0 && v < 2.0), "{p:?}");
+        assert!(p.grad_norm.iter().all(|&v| v > 0.0), "{p:?}");
+        assert!(
+            p.grad_norm[..4].iter().all(|&v| v < p.grad_norm[4]),
+            "{p:?}"
+        );
+        assert_eq!(per_step("fc"), None);
+        assert_eq!(per_step("last"), None);
+    }
+}

@@ -62,6 +62,8 @@ pub struct NodeHistory {
     /// (step, mean, std, zero fraction).
     pub series: Vec<(u64, f32, f32, f32)>,
     pub latest: TensorStats,
+    /// The step `latest` is from (its per-time-step norms are that step's).
+    pub latest_step: u64,
 }
 
 /// One parameter's gradient and update statistics over time.
@@ -401,6 +403,7 @@ impl TrainState {
                         STATS_POINTS,
                     );
                     h.latest = st;
+                    h.latest_step = step;
                 }
                 for (name, st) in params {
                     let h = self.params.entry(name).or_default();

@@ -22,6 +22,7 @@ pub mod run_diff;
 pub mod runs;
 pub mod shortcuts;
 pub mod status;
+pub mod step_plot;
 pub mod summary;
 pub mod tint;
 pub mod train_settings;

@@ -251,6 +251,7 @@ pub fn node_live(ui: &mut Ui, st: &TrainState, name: &str, params: &[String]) {
             bounds(p, &[&mean, &std, &zero], true, x0);
         });
     histogram(ui, ("act-hist", name), "activations", &s.histogram, LOSS);
+    super::step_plot::show(ui, h, name);
     for p in params {
         let Some(ph) = st.params.get(p) else { continue };
         ui.separator();

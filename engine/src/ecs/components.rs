@@ -47,6 +47,11 @@ pub struct ValueGrad(pub Option<Tensor>);
 #[derive(Component, Debug, Default)]
 pub struct ActStats(pub Option<TensorStats>);
 
+/// A recurrent node's per-step gradient norms from this step's backward (statistics
+/// steps only; see [`crate::ops::Backward::step_grad_norms`]), taken by the statistics.
+#[derive(Component, Debug, Default)]
+pub struct StepGrads(pub Option<Vec<f32>>);
+
 /// A parameter (weight, bias or buffer) of a node.
 #[derive(Component, Debug)]
 pub struct Param {

@@ -14,4 +14,4 @@ pub mod world;
 pub use events::TrainEvent;
 pub use model::Model;
 pub use runtime::{Executor, Runtime, StepOutcome};
-pub use stats::{Histogram, ParamStats, TensorStats};
+pub use stats::{Histogram, ParamStats, PerStep, TensorStats};

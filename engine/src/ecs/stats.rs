@@ -26,6 +26,44 @@ pub struct TensorStats {
     /// NaN and ±Inf elements.
     pub non_finite: usize,
     pub histogram: Histogram,
+    /// Recurrent nodes: norms per time step (absent elsewhere, and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_step: Option<PerStep>,
+}
+
+/// A recurrent node's norms per time step `t` (batch means), both directions of a
+/// bidirectional layer concatenated: the hidden state falls or blows up along the
+/// sequence, and the gradient vanishes back through time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerStep {
+    /// ‖h_t‖ of the top layer (the node's output at `t`).
+    pub hidden_norm: Vec<f32>,
+    /// ‖∂L/∂h_t‖: the total gradient reaching `h_t` in backpropagation through time.
+    pub grad_norm: Vec<f32>,
+}
+
+impl PerStep {
+    /// From the node's output (`[N, T, F]`) and the per-step gradient norms its backward
+    /// reported; None when they do not describe the same T steps.
+    pub fn of(output: &Tensor, grad_norm: Vec<f32>) -> Option<PerStep> {
+        let &[n, t, f] = output.shape() else {
+            return None;
+        };
+        if t != grad_norm.len() || n * t * f == 0 {
+            return None;
+        }
+        let mut hidden_norm = vec![0.0f32; t];
+        for sample in output.data().chunks_exact(t * f) {
+            for (acc, row) in hidden_norm.iter_mut().zip(sample.chunks_exact(f)) {
+                *acc += row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            }
+        }
+        hidden_norm.iter_mut().for_each(|v| *v /= n as f32);
+        Some(PerStep {
+            hidden_norm,
+            grad_norm,
+        })
+    }
 }
 
 /// Gradient and update statistics of one parameter.
@@ -163,6 +201,7 @@ impl TensorStats {
                 hi: max,
                 counts,
             },
+            per_step: None,
         }
     }
 }
@@ -224,5 +263,35 @@ mod tests {
         // Constant tensors put everything in the middle bin.
         let c = TensorStats::of(&Tensor::new(&[3], vec![2.0; 3]).unwrap());
         assert_eq!(c.histogram.counts[HIST_BINS / 2], 3);
+    }
+
+    /// Hidden norms are batch means of each step's row norm; the gradient norms must
+    /// cover the same steps.
+    #[test]
+    fn per_step_hidden_norms_are_batch_means() {
+        // N = 2, T = 2, F = 2: rows (3, 4), (0, 0) | (0, 1), (6, 8)
+        let out = Tensor::new(&[2, 2, 2], vec![3., 4., 0., 0., 0., 1., 6., 8.]).unwrap();
+        let p = PerStep::of(&out, vec![0.5, 1.0]).unwrap();
+        assert_eq!(p.hidden_norm, vec![3.0, 5.0]);
+        assert_eq!(p.grad_norm, vec![0.5, 1.0]);
+        assert_eq!(PerStep::of(&out, vec![1.0; 3]), None, "3 norms for 2 steps");
+        assert_eq!(PerStep::of(&Tensor::zeros(&[2, 2]), vec![1.0; 2]), None);
+    }
+
+    /// Node statistics written before per-step norms existed still read; the norms
+    /// survive a round trip and are not written when absent.
+    #[test]
+    fn per_step_serialises_and_old_files_still_read() {
+        let mut s = TensorStats::of(&Tensor::new(&[3], vec![1.0, 2.0, 3.0]).unwrap());
+        let plain = serde_json::to_string(&s).unwrap();
+        assert!(!plain.contains("per_step"), "{plain}");
+        let old: TensorStats = serde_json::from_str(&plain).unwrap();
+        assert_eq!(old.per_step, None);
+        s.per_step = Some(PerStep {
+            hidden_norm: vec![1.0, 2.0],
+            grad_norm: vec![1e-6, 0.5],
+        });
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<TensorStats>(&text).unwrap(), s);
     }
 }

@@ -10,7 +10,7 @@
 
 use super::components::*;
 use super::events::TrainEvent;
-use super::stats::{ParamStats, TensorStats};
+use super::stats::{ParamStats, PerStep, TensorStats};
 use crate::error::Error;
 use crate::graph::Clip;
 use crate::ops::{Backward, Ctx, Forward};
@@ -123,6 +123,7 @@ pub fn forward(
                 training,
                 seed,
                 input_grads: u64::MAX,
+                stats: false,
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
@@ -250,6 +251,7 @@ pub fn loss(topo: Res<Topology>, nodes: Query<(&Node, &Value)>, mut st: ResMut<S
 
 struct BackwardJob<'a> {
     node: &'a Node,
+    entity: Entity,
     /// Bit i: source i is a node (data inputs need no gradient).
     input_grads: u64,
     inputs: Vec<Tensor>,
@@ -266,11 +268,15 @@ pub fn backward(
     mut saved: Query<&mut SavedState>,
     mut value_grads: Query<&mut ValueGrad>,
     mut grads: Query<(&mut Grad, Has<Frozen>, Has<Buffer>)>,
+    mut step_grads: Query<&mut StepGrads>,
     mut st: ResMut<StepState>,
     mut profile: ResMut<Profile>,
 ) {
     let timed = profile.enabled;
     for mut g in value_grads.iter_mut() {
+        g.0 = None;
+    }
+    for mut g in step_grads.iter_mut() {
         g.0 = None;
     }
     for (mut g, _, _) in grads.iter_mut() {
@@ -281,13 +287,19 @@ pub fn backward(
             g.0 = Some(Tensor::ones(v.0.shape()));
         }
     }
-    let training = st.training;
+    let (training, stats) = (st.training, st.collect_stats);
     let value = |e: Entity| values.get(e).ok().map(|v| v.0.clone());
     let result = run_buckets(
         topo.buckets.iter().rev(),
-        &mut (&mut saved, &mut value_grads, &mut grads, &mut *profile),
+        &mut (
+            &mut saved,
+            &mut value_grads,
+            &mut grads,
+            &mut step_grads,
+            &mut *profile,
+        ),
         timed,
-        |(saved, value_grads, _, _), e| {
+        |(saved, value_grads, _, _, _), e| {
             let node = nodes.get(e).ok()?;
             // no gradient reaches a node that is not upstream of a loss
             let grad = value_grads.get(e).ok().and_then(|g| g.0.clone())?;
@@ -303,6 +315,7 @@ pub fn backward(
                 .fold(0u64, |m, (i, _)| m | 1 << i);
             Some(BackwardJob {
                 node,
+                entity: e,
                 input_grads,
                 inputs: gather(&node.sources, value),
                 params: gather(&node.params, value),
@@ -315,6 +328,7 @@ pub fn backward(
                 training,
                 seed: 0,
                 input_grads: job.input_grads,
+                stats,
             };
             let ins: Vec<&Tensor> = job.inputs.iter().collect();
             let ps: Vec<&Tensor> = job.params.iter().collect();
@@ -323,9 +337,14 @@ pub fn backward(
                 .layer()
                 .backward(&ctx, &ins, &ps, &job.forward, &job.grad)
         },
-        |(_, value_grads, grads, profile), job, b: Backward, secs| {
+        |(_, value_grads, grads, step_grads, profile), job, b: Backward, secs| {
             if timed {
                 profile.add(job.node.index, 0.0, secs);
+            }
+            if b.step_grad_norms.is_some()
+                && let Ok(mut sg) = step_grads.get_mut(job.entity)
+            {
+                sg.0 = b.step_grad_norms;
             }
             let in_node = |e: crate::Error| e.in_node(&job.node.name);
             for (src, g) in job.node.sources.iter().zip(b.inputs) {
@@ -466,16 +485,18 @@ pub fn optimizer(
 }
 
 pub fn statistics(
-    mut nodes: Query<(&Node, &Value, &mut ActStats), Without<Param>>,
+    mut nodes: Query<(&Node, &Value, &mut ActStats, &mut StepGrads), Without<Param>>,
     mut params: Query<(&Param, &Grad, &mut GradStats)>,
 ) {
     let mut node_items: Vec<_> = nodes
         .iter_mut()
-        .map(|(_, v, s)| (v, s.into_inner()))
+        .map(|(_, v, s, g)| (v, s.into_inner(), g.into_inner().0.take()))
         .collect();
-    node_items
-        .par_iter_mut()
-        .for_each(|(v, s)| s.0 = Some(TensorStats::of(&v.0)));
+    node_items.par_iter_mut().for_each(|(v, s, steps)| {
+        let mut stats = TensorStats::of(&v.0);
+        stats.per_step = steps.take().and_then(|g| PerStep::of(&v.0, g));
+        s.0 = Some(stats);
+    });
     let mut param_items: Vec<_> = params
         .iter_mut()
         .map(|(_, g, s)| (g, s.into_inner()))

@@ -93,6 +93,7 @@ pub fn build(graph: &ValidGraph) -> World {
             SavedState::default(),
             ValueGrad::default(),
             ActStats::default(),
+            StepGrads::default(),
         ));
     }
 

@@ -17,6 +17,9 @@ pub struct Ctx {
     /// Bit `i` set: backward must return input `i`'s gradient. A clear bit (a data input,
     /// whose gradient nobody reads) lets backward skip that work and return `None`.
     pub input_grads: u64,
+    /// Statistics are due on this step: backward may report extras that cost a pass of
+    /// their own (a recurrent op's per-step gradient norms, [`Backward::step_grad_norms`]).
+    pub stats: bool,
 }
 
 impl Ctx {
@@ -25,6 +28,7 @@ impl Ctx {
             training: true,
             seed,
             input_grads: u64::MAX,
+            stats: false,
         }
     }
 
@@ -33,6 +37,7 @@ impl Ctx {
             training: false,
             seed: 0,
             input_grads: u64::MAX,
+            stats: false,
         }
     }
 
@@ -152,6 +157,10 @@ impl Forward {
 pub struct Backward {
     pub inputs: Vec<Option<Tensor>>,
     pub params: Vec<Option<Tensor>>,
+    /// Recurrent ops, when [`Ctx::stats`] is set: per time step, the batch mean of
+    /// ‖∂L/∂h_t‖, the total gradient reaching the top layer's output at `t` (from the
+    /// output and back through time). Shows gradients vanishing through time.
+    pub step_grad_norms: Option<Vec<f32>>,
 }
 
 impl Backward {
@@ -160,6 +169,7 @@ impl Backward {
         Backward {
             inputs,
             params: Vec::new(),
+            step_grad_norms: None,
         }
     }
 

@@ -280,6 +280,7 @@ impl Layer for TransformerEncoderLayer {
         Ok(Backward {
             inputs: vec![Some(g)],
             params: grads,
+            step_grad_norms: None,
         })
     }
 }

@@ -262,6 +262,7 @@ impl Layer for MultiheadAttention {
         Ok(Backward {
             inputs: in_b.inputs,
             params: in_b.params.into_iter().chain(out_b.params).collect(),
+            step_grad_norms: None,
         })
     }
 }

@@ -109,6 +109,7 @@ impl Layer for PositionalEmbedding {
         Ok(Backward {
             inputs: vec![Some(args.grad_output.clone())],
             params: vec![Some(Tensor::new(&[len, d], dw)?)],
+            step_grad_norms: None,
         })
     }
 }

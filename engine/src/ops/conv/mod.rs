@@ -150,6 +150,7 @@ impl<K: ConvKind> FamilyLayer<K> for ConvFamily {
         Ok(Backward {
             inputs: vec![Some(Tensor::new(x.shape(), dx)?)],
             params: grads,
+            step_grad_norms: None,
         })
     }
 }

@@ -145,6 +145,7 @@ impl Layer for Embedding {
                 &[self.num_embeddings, self.embedding_dim],
                 dw,
             )?)],
+            step_grad_norms: None,
         })
     }
 }

@@ -205,6 +205,7 @@ impl Layer for Linear {
         Ok(Backward {
             inputs: vec![dx],
             params: grads,
+            step_grad_norms: None,
         })
     }
 }

@@ -285,6 +285,7 @@ impl BnCore {
         Ok(Backward {
             inputs: vec![Some(Tensor::new(x.shape(), dx)?)],
             params: grads,
+            step_grad_norms: None,
         })
     }
 }

@@ -299,6 +299,7 @@ impl Layer for LayerNorm {
         Ok(Backward {
             inputs: vec![Some(Tensor::new(x.shape(), dx)?)],
             params: grads,
+            step_grad_norms: None,
         })
     }
 }

@@ -233,7 +233,9 @@ fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
 
 /// Backpropagates one direction: `dy` is the layer output's gradient (`[T, N, dirs·H]`,
 /// this direction's columns are read), `dx` (`[T, N, F]`) gets the input gradient added.
-/// Returns the weight gradients.
+/// With `step_sq` (`[T, N]`, time order), each sample's ‖dL/dh_t‖² — the total gradient
+/// reaching `h_t`, from the output and from step t+1 — is added to it (directions add up
+/// to the norm of the concatenated state). Returns the weight gradients.
 #[allow(clippy::too_many_arguments)]
 pub fn run_backward<C: Cell>(
     cell: &C,
@@ -244,6 +246,7 @@ pub fn run_backward<C: Cell>(
     trace: Trace<&[f32]>,
     dy: &[f32],
     dx: Option<&mut [f32]>,
+    mut step_sq: Option<&mut [f32]>,
 ) -> WeightGrads {
     let (t_len, n, h) = (d.steps, d.batch, d.hidden);
     let gh = C::GATES * h;
@@ -267,6 +270,11 @@ pub fn run_backward<C: Cell>(
             let out = (t * n + i) * d.dirs * h + dir * h;
             for ((g, &a), &b) in row.iter_mut().zip(&dy[out..out + h]).zip(&dh_next[i * h..]) {
                 *g = a + b;
+            }
+        }
+        if let Some(acc) = step_sq.as_deref_mut() {
+            for (i, row) in dh.chunks(h).enumerate() {
+                acc[t * n + i] += row.iter().map(|g| g * g).sum::<f32>();
             }
         }
         let cache_prev = if s > 0 {

@@ -267,6 +267,13 @@ fn swap_leading(data: &[f32], a: usize, b: usize, c: usize) -> Vec<f32> {
     out
 }
 
+/// Per row of `[T, N]` squared norms, the mean over the `n` samples of the norm.
+fn batch_mean_norms(sq: &[f32], n: usize) -> Vec<f32> {
+    sq.chunks(n.max(1))
+        .map(|row| row.iter().map(|v| v.sqrt()).sum::<f32>() / n.max(1) as f32)
+        .collect()
+}
+
 /// The [`FamilyLayer`] of every [`Recurrent`] op.
 pub struct RecurrentFamily;
 
@@ -396,6 +403,7 @@ impl<R: Recurrent> FamilyLayer<R> for RecurrentFamily {
         let mask_words = (t * n * out_f).div_ceil(32);
         let mut grads: Vec<Option<Tensor>> = vec![None; args.params.len()];
         let mut dy = swap_leading(args.grad_output.data(), n, t, out_f);
+        let mut step_grad_norms = None;
         for l in (0..plan.settings.num_layers).rev() {
             if plan.drops_after(args.ctx, l) {
                 let mask = saved.indices.get(l * mask_words..(l + 1) * mask_words);
@@ -423,13 +431,26 @@ impl<R: Recurrent> FamilyLayer<R> for RecurrentFamily {
             let x = saved.tensor(R::OP, l * per_layer)?;
             let wants_dx = l > 0 || args.ctx.wants_input_grad(0);
             let mut dx = wants_dx.then(|| vec![0.0; t * n * d.input]);
+            // the top layer's h_t is the output: its per-step gradient norms, if asked
+            let top = l + 1 == plan.settings.num_layers;
+            let mut step_sq = (top && args.ctx.stats).then(|| vec![0.0; t * n]);
             for dir in 0..plan.dirs {
                 let trace = Trace {
                     hs: saved.tensor(R::OP, l * per_layer + 1 + 2 * dir)?.data(),
                     cache: saved.tensor(R::OP, l * per_layer + 2 + 2 * dir)?.data(),
                 };
                 let w = weights(&plan, args.params, l, dir);
-                let g = run_backward(&cell, d, x.data(), w, dir, trace, &dy, dx.as_deref_mut());
+                let g = run_backward(
+                    &cell,
+                    d,
+                    x.data(),
+                    w,
+                    dir,
+                    trace,
+                    &dy,
+                    dx.as_deref_mut(),
+                    step_sq.as_deref_mut(),
+                );
                 let base = (l * plan.dirs + dir) * plan.per_direction();
                 let h = plan.settings.hidden_size;
                 let gh = <R::Cell as Cell>::GATES * h;
@@ -439,6 +460,9 @@ impl<R: Recurrent> FamilyLayer<R> for RecurrentFamily {
                     grads[base + 2] = Some(Tensor::new(&[gh], g.b_ih)?);
                     grads[base + 3] = Some(Tensor::new(&[gh], g.b_hh)?);
                 }
+            }
+            if let Some(sq) = step_sq {
+                step_grad_norms = Some(batch_mean_norms(&sq, n));
             }
             dy = dx.unwrap_or_default();
         }
@@ -453,6 +477,7 @@ impl<R: Recurrent> FamilyLayer<R> for RecurrentFamily {
         Ok(Backward {
             inputs: vec![dx],
             params: grads,
+            step_grad_norms,
         })
     }
 }

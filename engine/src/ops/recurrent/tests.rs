@@ -238,3 +238,141 @@ fn parallel_rows_match_samples_run_alone() {
     }
     assert!(dw.max_abs_diff(bwd.params[1].as_ref().unwrap()).unwrap() < 1e-4);
 }
+
+/// The per-step gradient norms backward reports, for input `x`, output gradient `dy`.
+fn step_norms(
+    op: &dyn Layer,
+    x: &Tensor,
+    params: &[Tensor],
+    dy: &Tensor,
+    stats: bool,
+) -> Option<Vec<f32>> {
+    let p: Vec<&Tensor> = params.iter().collect();
+    let ctx = Ctx {
+        stats,
+        ..Ctx::train(0)
+    };
+    let fwd = op.forward(&ctx, &[x], &p).unwrap();
+    op.backward(&ctx, &[x], &p, &fwd, dy)
+        .unwrap()
+        .step_grad_norms
+}
+
+/// BPTT of a tanh RNN's top layer written out by hand, independently of `bptt.rs`: per
+/// time step, the batch mean of ‖dL/dh_t‖ over both directions. `y` is the op's output
+/// `[N, T, dirs·H]` (the top layer's states), `dy` its gradient.
+fn tanh_rnn_norms_by_hand(y: &Tensor, dy: &Tensor, w_hh: &[&Tensor], h: usize) -> Vec<f32> {
+    let &[n, t_len, width] = y.shape() else {
+        panic!("{:?}", y.shape())
+    };
+    let at = |v: &Tensor, i: usize, t: usize, dir: usize, k: usize| {
+        v.data()[(i * t_len + t) * width + dir * h + k]
+    };
+    // per sample, per time step: ‖dL/dh_t‖² summed over the directions
+    let mut sq = vec![vec![0.0f64; t_len]; n];
+    for (dir, w) in w_hh.iter().enumerate() {
+        for (i, sample_sq) in sq.iter_mut().enumerate() {
+            let mut from_next = vec![0.0f64; h];
+            // forward runs t = 0..T, reverse T..0; backward the other way round
+            let order: Vec<usize> = if dir == 0 {
+                (0..t_len).rev().collect()
+            } else {
+                (0..t_len).collect()
+            };
+            for t in order {
+                let dh: Vec<f64> = (0..h)
+                    .map(|k| at(dy, i, t, dir, k) as f64 + from_next[k])
+                    .collect();
+                sample_sq[t] += dh.iter().map(|g| g * g).sum::<f64>();
+                // h_t = tanh(a_t), a_t = … + W_hh·h_prev: dL/dh_prev = W_hhᵀ (dh ⊙ (1 − h_t²))
+                let da: Vec<f64> = (0..h)
+                    .map(|k| dh[k] * (1.0 - (at(y, i, t, dir, k) as f64).powi(2)))
+                    .collect();
+                from_next = (0..h)
+                    .map(|j| (0..h).map(|k| w.data()[k * h + j] as f64 * da[k]).sum())
+                    .collect();
+            }
+        }
+    }
+    (0..t_len)
+        .map(|t| (sq.iter().map(|s| s[t].sqrt()).sum::<f64>() / n as f64) as f32)
+        .collect()
+}
+
+/// The per-step norms are the total gradient reaching each h_t (from the output at t and
+/// back through time), on the top layer of a stacked, bidirectional RNN too; nothing is
+/// computed unless statistics are due.
+#[test]
+fn step_gradient_norms_match_bptt_by_hand() {
+    for (layers, bi) in [(1, false), (2, true)] {
+        let op = rnn(Nonlinearity::Tanh, layers, bi);
+        let dirs = 1 + bi as usize;
+        let shape = [2, 6, 3];
+        let x = randn(&shape, 3);
+        let params = default_params(&op, &[&shape], 4);
+        let p: Vec<&Tensor> = params.iter().collect();
+        let y = op.forward(&Ctx::train(0), &[&x], &p).unwrap().output;
+        let dy = randn(y.shape(), 5);
+        let got = step_norms(&op, &x, &params, &dy, true).expect("norms on a statistics step");
+        // the top layer's W_hh of each direction (4 tensors per direction: w_ih, w_hh, biases)
+        let top = (layers - 1) * dirs;
+        let w_hh: Vec<&Tensor> = (0..dirs).map(|d| &params[(top + d) * 4 + 1]).collect();
+        let want = tanh_rnn_norms_by_hand(&y, &dy, &w_hh, 3);
+        assert_eq!(got.len(), 6);
+        for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.max(1.0),
+                "layers {layers}, bi {bi}, t {t}: {g} vs {w}"
+            );
+        }
+        assert_eq!(step_norms(&op, &x, &params, &dy, false), None);
+    }
+}
+
+/// Many-to-one (only the last step's output has a gradient, as in mnist_rnn): the last
+/// step's norm is the output gradient's, and with small recurrent weights the gradient
+/// vanishes back through time, for every kind of cell.
+#[test]
+fn many_to_one_gradient_vanishes_back_through_time() {
+    // (op, whether each step must fall below the next: for a tanh RNN with a contracting
+    // W_hh it must; gated cells' gates vary with the input, so only the trend is checked)
+    let ops: [(Box<dyn Layer>, bool); 3] = [
+        (Box::new(lstm(4, 1, false)), false),
+        (Box::new(gru(4, 1, false)), false),
+        (Box::new(sized!(Rnn, 4, 1, false)), true),
+    ];
+    let (n, t_len) = (3, 8);
+    for (op, monotone) in ops {
+        let shape = [n, t_len, 2];
+        let x = randn(&shape, 6);
+        let mut params = default_params(op.as_ref(), &[&shape], 7);
+        // W_hh ≈ 0.3 of its default scale: a contracting recurrence
+        params[1] = params[1].map(|w| w * 0.3);
+        let dy_last = randn(&[n, 4], 8);
+        let mut dy = vec![0.0; n * t_len * 4];
+        for i in 0..n {
+            dy[(i * t_len + t_len - 1) * 4..][..4].copy_from_slice(&dy_last.data()[i * 4..][..4]);
+        }
+        let dy = Tensor::new(&[n, t_len, 4], dy).unwrap();
+        let norms = step_norms(op.as_ref(), &x, &params, &dy, true).unwrap();
+        let last: f32 = dy_last
+            .data()
+            .chunks(4)
+            .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .sum::<f32>()
+            / n as f32;
+        assert!(
+            (norms[t_len - 1] - last).abs() < 1e-6,
+            "{norms:?} vs {last}"
+        );
+        assert!(norms.iter().all(|&v| v > 0.0 && v.is_finite()), "{norms:?}");
+        assert!(
+            !monotone || norms.windows(2).all(|w| w[0] < w[1]),
+            "falls at every step back through time: {norms:?}"
+        );
+        assert!(norms[..t_len - 1].iter().all(|&v| v < last), "{norms:?}");
+        // seven steps back: LSTM ~2e-4 of the last step's, RNN less, GRU ~2e-2 (its
+        // update gate passes dh straight back, the reason GRUs vanish more slowly)
+        assert!(norms[0] < 0.05 * last, "vanished: {norms:?}");
+    }
+}
