@@ -3,12 +3,14 @@
 
 use crate::app::{EditorApp, Pending};
 use crate::command::{Command, WireEnd};
-use crate::model::{Document, clipboard, dataset, fit, groups, layout};
+use crate::model::{dataset, fit, groups, layout};
 use crate::session::TrainerCommand;
-use crate::ui::{DialogMode, FileDialog};
+use crate::ui::DialogMode;
 use hyphae::graph::Source;
-use std::path::Path;
 
+mod clipboard;
+mod files;
+mod grouping;
 mod runs;
 
 /// Why a structural edit is refused while a run is live.
@@ -286,209 +288,12 @@ impl EditorApp {
         }
     }
 
-    /// Folds the selection into a new collapsed group, placed where its top-left member was.
-    fn group_selection(&mut self) {
-        let members = self.core.selection.names().to_vec();
-        if members.is_empty() {
-            self.error("select the nodes to group first");
-            return;
-        }
-        let layout = &self.core.doc.file.layout;
-        let (x, y) = (members.iter().filter_map(|n| layout.get(n)))
-            .fold((f32::INFINITY, f32::INFINITY), |(x, y), p| {
-                (x.min(p.0), y.min(p.1))
-            });
-        let pos = if x.is_finite() {
-            (x, y)
-        } else {
-            self.free_spot_in_view()
-        };
-        let name = self.core.doc.unique_name("group");
-        self.core
-            .doc
-            .edit(|f| groups::group(f, &name, &members, pos));
-        self.info(format!(
-            "grouped {} nodes as `{name}` (Expand on its box shows them; Ctrl+Shift+G ungroups)",
-            members.len()
-        ));
-    }
-
-    /// Dissolves every group holding a selected node.
-    fn ungroup_selection(&mut self) {
-        let file = &self.core.doc.file;
-        let mut names: Vec<String> = (self.core.selection.names().iter())
-            .filter_map(|n| groups::group_of(file, n).map(|g| g.name.clone()))
-            .collect();
-        names.dedup();
-        if names.is_empty() {
-            self.error("no selected node is in a group");
-            return;
-        }
-        self.core.doc.edit(|f| {
-            for g in &names {
-                groups::ungroup(f, g);
-            }
-        });
-        self.info(format!("ungrouped {}", names.join(", ")));
-    }
-
     pub(crate) fn info(&mut self, msg: impl Into<String>) {
         self.core.status = Some((msg.into(), false));
     }
 
     pub(crate) fn error(&mut self, msg: impl Into<String>) {
         self.core.status = Some((msg.into(), true));
-    }
-
-    /// Runs `p` now, or asks first when it would discard unsaved changes or a model.
-    fn request(&mut self, p: Pending) {
-        let loses_model = self.core.training.has_model() || self.core.training.is_live();
-        if self.core.doc.is_dirty() || loses_model {
-            self.core.pending = Some(p);
-        } else {
-            self.run_pending(p);
-        }
-    }
-
-    fn confirm(&mut self, save: bool) {
-        let Some(p) = self.core.pending.clone() else {
-            return;
-        };
-        if save && self.core.doc.is_dirty() {
-            // Saving an untitled graph opens the dialog; the pending action waits for it.
-            self.run(Command::Save);
-            if self.core.doc.is_dirty() {
-                return;
-            }
-        }
-        self.core.pending = None;
-        self.run_pending(p);
-    }
-
-    fn run_pending(&mut self, p: Pending) {
-        match p {
-            Pending::New => {
-                self.set_document(Document::default());
-                self.info("new graph");
-            }
-            Pending::Template(path) => match Document::load(&path) {
-                Ok(doc) => {
-                    // The template's graph, unsaved and not dirty: Save asks where.
-                    self.set_document(Document::new(doc.file, None));
-                    self.info(format!("new graph from template {}", path.display()));
-                }
-                Err(e) => self.load_failed(e),
-            },
-            Pending::Open(path) => match Document::load(&path) {
-                Ok(doc) => {
-                    self.set_document(doc);
-                    self.core.recent.remember(&path);
-                    self.info(format!("opened {}", path.display()));
-                }
-                Err(e) => self.load_failed(e),
-            },
-            Pending::Quit => {
-                self.core.allow_close = true;
-                if let Some(ctx) = &self.egui_ctx {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            }
-            Pending::StartTraining => {
-                self.core.training.discard();
-                self.start_training(false);
-            }
-            Pending::FollowRun(dir) => {
-                self.core.training.discard();
-                self.follow_run(dir);
-            }
-        }
-    }
-
-    fn load_failed(&mut self, e: String) {
-        self.core.load_error = Some(e.clone());
-        self.error(e);
-    }
-
-    fn set_document(&mut self, doc: Document) {
-        self.core.doc = doc;
-        self.core.load_error = None;
-        self.core.selection.clear();
-        self.core.training.discard();
-        self.core.training.clear_statistics();
-        self.ui.field_error = None;
-        self.ui.outputs = Default::default();
-        self.canvas.reset();
-    }
-
-    fn save_to(&mut self, path: &Path) {
-        match self.core.doc.save_to(path) {
-            Ok(()) => {
-                self.core.recent.remember(path);
-                self.info(format!("saved {}", path.display()));
-            }
-            Err(e) => self.error(format!("cannot save: {e}")),
-        }
-    }
-
-    fn open_dialog(&mut self, mode: DialogMode) {
-        let path = match (&self.core.doc.path, mode) {
-            (Some(p), _) => p.display().to_string(),
-            (None, DialogMode::SaveAs) => "untitled.ron".to_string(),
-            (None, DialogMode::Open) => format!("{}/", self.core.templates_dir.display()),
-        };
-        self.ui.dialog = Some(FileDialog { mode, path });
-    }
-
-    fn copy(&mut self) {
-        let names = self.core.selection.names().to_vec();
-        if let Some(text) = clipboard::copy(&self.core.doc, &names) {
-            if let Some(ctx) = &self.egui_ctx {
-                ctx.copy_text(text.clone());
-            }
-            self.info(format!("copied {} item(s)", names.len()));
-            self.core.clipboard = Some(text);
-        }
-    }
-
-    /// Pastes into the middle of the view, so the pasted nodes are seen.
-    fn paste(&mut self, text: Option<String>) {
-        let candidate = text
-            .filter(|t| clipboard::is_fragment(t))
-            .or_else(|| self.core.clipboard.clone());
-        let Some(t) = candidate else { return };
-        let at = self.canvas.view_center();
-        let at = (at.0 - 100.0, at.1 - 60.0);
-        match clipboard::paste(&mut self.core.doc, &t, at) {
-            Ok(names) => {
-                self.info(format!("pasted {} item(s)", names.len()));
-                self.core.selection.set(names);
-            }
-            Err(e) => self.error(e),
-        }
-    }
-
-    /// Copies of the selection, just below and right of it.
-    fn duplicate(&mut self) {
-        let names = self.core.selection.names().to_vec();
-        let Some(text) = clipboard::copy(&self.core.doc, &names) else {
-            return;
-        };
-        let f = &self.core.doc.file;
-        let (x, y) = names
-            .iter()
-            .filter_map(|n| f.layout.get(n))
-            .fold((f32::INFINITY, f32::INFINITY), |(x, y), p| {
-                (x.min(p.0), y.min(p.1))
-            });
-        let at = if x.is_finite() {
-            (x + 40.0, y + 40.0)
-        } else {
-            self.canvas.view_center()
-        };
-        match clipboard::paste(&mut self.core.doc, &text, at) {
-            Ok(new) => self.core.selection.set(new),
-            Err(e) => self.error(e),
-        }
     }
 
     /// A free spot near the middle of the view, so a new node never lands on another.

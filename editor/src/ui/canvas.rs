@@ -2,18 +2,19 @@
 //! names; every gesture on it becomes a [`Command`], never a change to the snarl itself.
 
 use super::{ERROR_RED, SERIOUS_ORANGE, WARN_AMBER, plain};
-use crate::command::{Command, WireEnd};
+use crate::command::Command;
 use crate::model::Document;
 use crate::model::groups::{GroupPins, GroupView};
 use crate::model::infer::shape_text;
-use crate::model::palette::ops_by_category;
 use crate::session::{Badge, Severity};
 use egui::emath::TSTransform;
 use egui::{Color32, Pos2, RichText, Stroke, Ui};
 use egui_snarl::ui::{AnyPins, PinInfo, SnarlViewer};
 use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
-use hyphae::ops::{Arity, Category, Op};
+use hyphae::ops::{Arity, Category};
 use std::collections::HashMap;
+
+mod menus;
 
 const SHAPE_COLOR: Color32 = Color32::from_rgb(130, 200, 255);
 const INPUT_FILL: Color32 = Color32::from_rgb(36, 58, 48);
@@ -400,27 +401,7 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn show_graph_menu(&mut self, pos: Pos2, ui: &mut Ui, _snarl: &mut Snarl<String>) {
-        ui.label("Add node");
-        if ui.button("Data input").clicked() {
-            self.commands.push(Command::AddInput {
-                pos: Some((pos.x, pos.y)),
-            });
-            ui.close();
-        }
-        for (cat, ops) in ops_by_category("") {
-            ui.menu_button(cat.label(), |ui| {
-                for op in ops {
-                    if ui.button(op.kind()).clicked() {
-                        self.commands.push(Command::AddNode {
-                            op: Box::new(op),
-                            pos: Some((pos.x, pos.y)),
-                            wire: None,
-                        });
-                        ui.close();
-                    }
-                }
-            });
-        }
+        self.graph_menu(pos, ui);
     }
 
     /// A wire pulled off a connected input and dropped on the canvas disconnects it; any
@@ -450,49 +431,7 @@ impl SnarlViewer<String> for Viewer<'_> {
         src: AnyPins,
         snarl: &mut Snarl<String>,
     ) {
-        let wire = match src {
-            AnyPins::Out(pins) => pins
-                .first()
-                .map(|p| WireEnd::FromOutput(self.output_source(&snarl[p.node], p.output))),
-            AnyPins::In(pins) => pins.first().map(|p| {
-                let (node, port) = self.input_target(&snarl[p.node], p.input);
-                WireEnd::ToInput { node, port }
-            }),
-        };
-        let id = egui::Id::new("wire-menu-search");
-        let mut search: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
-        let label = ui.label("Add a connected node").id;
-        let r = ui
-            .add(
-                egui::TextEdit::singleline(&mut search)
-                    .hint_text("search ops…")
-                    .id(id.with("field")),
-            )
-            .labelled_by(label);
-        if !r.has_focus() && search.is_empty() {
-            r.request_focus();
-        }
-        egui::ScrollArea::vertical()
-            .max_height(300.0)
-            .show(ui, |ui| {
-                let ops: Vec<Op> = ops_by_category(&search)
-                    .into_iter()
-                    .flat_map(|(_, ops)| ops)
-                    .take(WIRE_MENU_OPS)
-                    .collect();
-                for op in ops {
-                    if ui.button(op.kind()).clicked() {
-                        self.commands.push(Command::AddNode {
-                            op: Box::new(op),
-                            pos: Some((pos.x, pos.y)),
-                            wire: wire.clone(),
-                        });
-                        search.clear();
-                        ui.close();
-                    }
-                }
-            });
-        ui.data_mut(|d| d.insert_temp(id, search));
+        self.wire_menu(pos, ui, src, snarl);
     }
 
     fn has_node_menu(&mut self, _node: &String) -> bool {
@@ -507,32 +446,6 @@ impl SnarlViewer<String> for Viewer<'_> {
         ui: &mut Ui,
         snarl: &mut Snarl<String>,
     ) {
-        let name = snarl[node].clone();
-        if let Some(g) = self.group(&name) {
-            let members = g.members.clone();
-            if ui.button("Expand").clicked() {
-                self.commands.push(Command::ToggleGroup(name));
-                ui.close();
-            } else if ui.button("Ungroup").clicked() {
-                self.commands.push(Command::Select(members));
-                self.commands.push(Command::Ungroup);
-                ui.close();
-            } else if ui.button("Delete the group's nodes").clicked() {
-                self.commands.push(Command::Select(members));
-                self.commands.push(Command::Delete);
-                ui.close();
-            }
-            return;
-        }
-        if ui.button("Duplicate").clicked() {
-            self.commands.push(Command::Select(vec![name.clone()]));
-            self.commands.push(Command::Duplicate);
-            ui.close();
-        }
-        if ui.button("Delete").clicked() {
-            self.commands.push(Command::Select(vec![name]));
-            self.commands.push(Command::Delete);
-            ui.close();
-        }
+        self.node_menu(node, ui, snarl);
     }
 }

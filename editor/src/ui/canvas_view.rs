@@ -6,23 +6,26 @@
 //! thrown away (a fresh snarl id) whenever it could disagree: after a rebuild, whose
 //! indices mean other nodes, or when the editor's selection no longer contains it.
 
-use super::canvas::{Viewer, build, severity_color};
+use super::canvas::{Viewer, build};
 use super::canvas_far::{self, Scene};
 use super::tint::{self, TintMetric, Tints};
 use crate::app::EditorCore;
 use crate::command::{Command, Queue};
 use crate::model::groups::GroupView;
-use crate::model::layout::{self, Size};
+use crate::model::layout;
 use crate::model::reflect;
 use crate::session::Badge;
 use crate::session::badges::badges;
 use egui::emath::TSTransform;
-use egui::{Id, Pos2, Rect, RichText, Ui};
+use egui::{Id, Pos2, Rect, Ui};
 use egui_snarl::ui::{SnarlStyle, SnarlWidget};
 use egui_snarl::{NodeId, Snarl};
 use hyphae::graph::{GroupDecl, InputDecl, NodeDecl};
 use hyphae::ops::Op;
 use std::collections::HashMap;
+
+mod marks;
+mod navigation;
 
 const CANVAS_ID: &str = "hyphae-canvas";
 const GROUP_FRAME: egui::Color32 = egui::Color32::from_rgb(150, 160, 230);
@@ -116,20 +119,6 @@ impl CanvasView {
         self.open_view = true;
     }
 
-    pub fn graph_to_screen(&self, p: Pos2) -> Pos2 {
-        self.transform * p
-    }
-
-    pub fn screen_to_graph(&self, p: Pos2) -> Pos2 {
-        self.transform.inverse() * p
-    }
-
-    /// The middle of the view, in graph space.
-    pub fn view_center(&self) -> (f32, f32) {
-        let c = self.screen_to_graph(self.rect.center());
-        (c.x, c.y)
-    }
-
     /// Each node's tint under the chosen live metric (empty when not tinting).
     pub fn tint_colors(&self) -> &HashMap<String, egui::Color32> {
         &self.tints.2.colors
@@ -138,86 +127,6 @@ impl CanvasView {
     /// Each node's sparkline values of the chosen metric.
     pub fn tint_sparks(&self) -> &HashMap<String, Vec<f32>> {
         &self.tints.2.sparks
-    }
-
-    /// A node's rectangle in graph space, as drawn last frame.
-    pub fn node_rect(&self, name: &str) -> Option<Rect> {
-        self.rects.get(name).copied()
-    }
-
-    /// A node's size as drawn last frame.
-    pub fn node_size(&self, name: &str) -> Option<Size> {
-        self.rects.get(name).map(|r| (r.width(), r.height()))
-    }
-
-    /// Centres the view on a node (zooming in to a legible scale if needed).
-    pub fn reveal(&mut self, name: &str) {
-        let Some(r) = self.rects.get(name).copied() else {
-            return;
-        };
-        let scale = self.transform.scaling.max(0.8);
-        let t = self.rect.center().to_vec2() - r.center().to_vec2() * scale;
-        self.set_transform = Some(TSTransform::new(t, scale));
-    }
-
-    /// Moves the view by `delta` screen points and zooms by `zoom` around its middle
-    /// (the measure command's pan/zoom phase).
-    pub fn pan_zoom(&mut self, delta: egui::Vec2, zoom: f32) {
-        let c = self.rect.center().to_vec2();
-        let t = TSTransform::from_translation(c + delta)
-            * TSTransform::from_scaling(zoom)
-            * TSTransform::from_translation(-c)
-            * self.transform;
-        self.set_transform = Some(t);
-    }
-
-    /// Pans so that graph point `p` is in the middle of the view (minimap clicks).
-    pub fn center_on(&mut self, p: Pos2) {
-        let scale = self.transform.scaling;
-        let t = self.rect.center().to_vec2() - p.to_vec2() * scale;
-        self.set_transform = Some(TSTransform::new(t, scale));
-    }
-
-    /// Every node's rectangle in graph space: as drawn, or estimated before the first
-    /// frame.
-    pub fn graph_rects(&self, core: &EditorCore) -> Vec<(String, Rect)> {
-        let f = &core.doc.file;
-        (self.names.iter().zip(&self.groups.hidden))
-            .filter(|(_, hidden)| !**hidden)
-            .filter_map(|(n, _)| {
-                let r = self.rects.get(n).copied().or_else(|| {
-                    let &(x, y) = f.layout.get(n)?;
-                    let (w, h) = layout::estimated_size(f, n);
-                    Some(Rect::from_min_size(egui::pos2(x, y), egui::vec2(w, h)))
-                })?;
-                Some((n.clone(), r))
-            })
-            .collect()
-    }
-
-    /// The view that shows the whole graph, from the nodes' real sizes; with
-    /// `min_scale`, never smaller than that, showing the graph's start (left, and top
-    /// when it is also too tall) where the whole does not fit.
-    fn fitted(&self, core: &EditorCore, min_scale: f32) -> Option<TSTransform> {
-        let bb = self
-            .graph_rects(core)
-            .into_iter()
-            .fold(Rect::NOTHING, |bb, (_, r)| bb.union(r));
-        if !bb.is_finite() || bb.width() <= 0.0 {
-            return None;
-        }
-        let bb = bb.expand(30.0);
-        let r = self.rect;
-        let fit = (r.width() / bb.width()).min(r.height() / bb.height());
-        let scale = fit.max(min_scale).clamp(MIN_SCALE, FIT_MAX_SCALE);
-        let mut translation = r.center().to_vec2() - bb.center().to_vec2() * scale;
-        if bb.width() * scale > r.width() {
-            translation.x = r.left() - bb.left() * scale;
-        }
-        if bb.height() * scale > r.height() {
-            translation.y = r.top() - bb.top() * scale;
-        }
-        Some(TSTransform::new(translation, scale))
     }
 
     /// Rebuilds the snarl when the graph's structure changed; positions alone are copied.
@@ -546,83 +455,5 @@ impl CanvasView {
             },
             None => Command::ClearSelection,
         });
-    }
-
-    /// A frame around each expanded group's members, titled with its name; clicking the
-    /// title collapses it.
-    fn group_frames(&self, ui: &mut Ui, q: &mut Queue) {
-        for (name, members) in &self.groups.expanded {
-            let bb = (members.iter().filter_map(|m| self.rects.get(m)))
-                .fold(Rect::NOTHING, |bb, r| bb.union(*r));
-            if !bb.is_finite() {
-                continue;
-            }
-            let t = self.transform;
-            let r = Rect::from_min_max(t * bb.min, t * bb.max).expand(12.0 * t.scaling.max(0.3));
-            if !r.intersects(self.rect) {
-                continue;
-            }
-            let painter = ui.painter_at(self.rect);
-            painter.rect_stroke(
-                r,
-                6.0,
-                egui::Stroke::new(1.5, GROUP_FRAME),
-                egui::StrokeKind::Outside,
-            );
-            // Above the canvas's own layers, so the click is the button's, not snarl's.
-            let at = r.left_top() - egui::vec2(0.0, 22.0);
-            let response = egui::Area::new(Id::new("group-frame").with(name))
-                .fixed_pos(at)
-                .order(egui::Order::Foreground)
-                .constrain(false)
-                .show(ui.ctx(), |ui| {
-                    ui.add(
-                        egui::Button::new(RichText::new(format!("⊟ {name}")).color(GROUP_FRAME))
-                            .frame(false),
-                    )
-                })
-                .inner;
-            if response
-                .on_hover_text("collapse this group into one box")
-                .clicked()
-            {
-                q.push(Command::ToggleGroup(name.clone()));
-            }
-        }
-    }
-
-    /// The empty-graph hint, and the badge colours while a run shows badges.
-    fn legend(&self, ui: &mut Ui, core: &EditorCore) {
-        if core.doc.file.nodes.is_empty() && core.doc.file.inputs.is_empty() {
-            ui.put(
-                Rect::from_center_size(self.rect.center(), egui::vec2(420.0, 60.0)),
-                egui::Label::new(
-                    RichText::new(
-                        "Empty graph: add a Data input and ops from the palette,\n\
-                         or right-click the canvas. Drag from an output to an input to connect.",
-                    )
-                    .weak(),
-                ),
-            );
-        }
-        if !self.badges.1.is_empty() && core.training.is_live() {
-            let at = self.rect.left_top() + egui::vec2(10.0, 8.0);
-            let painter = ui.painter();
-            let mut x = at.x;
-            for (s, text) in [
-                (crate::session::Severity::Warning, "warning"),
-                (crate::session::Severity::Serious, "serious"),
-                (crate::session::Severity::Fatal, "NaN/Inf"),
-            ] {
-                let r = painter.text(
-                    egui::pos2(x, at.y),
-                    egui::Align2::LEFT_TOP,
-                    format!("■ {text}"),
-                    egui::FontId::proportional(12.0),
-                    severity_color(s),
-                );
-                x = r.right() + 12.0;
-            }
-        }
     }
 }
