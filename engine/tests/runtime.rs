@@ -205,6 +205,34 @@ fn events_report_steps_and_statistics() {
     }
 }
 
+/// With a minimum interval, a burst of steps takes statistics once, whatever
+/// `stats_every` picks; the interval cleared, every picked step takes them again.
+#[test]
+fn statistics_min_interval_thins_fast_steps() {
+    let mut rt = Runtime::new(xor_graph(0)).unwrap();
+    rt.hyper_mut().stats_every = 1;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    rt.set_events(Some(tx));
+    let stats_steps = |rx: &crossbeam_channel::Receiver<TrainEvent>| -> Vec<u64> {
+        rx.try_iter()
+            .filter_map(|e| match e {
+                TrainEvent::Stats { step, .. } => Some(step),
+                _ => None,
+            })
+            .collect()
+    };
+    rt.set_stats_min_interval(Some(std::time::Duration::from_secs(3600)));
+    for _ in 0..6 {
+        rt.train_step(xor_batch()).unwrap();
+    }
+    assert_eq!(stats_steps(&rx), [1], "only the first step of the burst");
+    rt.set_stats_min_interval(None);
+    for _ in 0..3 {
+        rt.train_step(xor_batch()).unwrap();
+    }
+    assert_eq!(stats_steps(&rx), [7, 8, 9]);
+}
+
 /// Changing the learning rate between steps applies at the next step.
 #[test]
 fn lr_change_applies_next_step() {

@@ -231,6 +231,11 @@ impl Out {
     }
 }
 
+/// Statistics at most this often (as well as every `stats_every` steps): the window shows
+/// a few a second, and a 500-node graph at 400 steps/s would take them 40 times a second.
+/// The run folder's `stats.jsonl` names the step each report is from.
+const LIVE_STATS_GAP: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Trainer-thread state that commands change.
 struct Control {
     paused: bool,
@@ -263,6 +268,9 @@ fn worker(
     .map_err(|e| e.to_string())?;
     let (ev_tx, ev_rx) = crossbeam_channel::unbounded();
     trainer.runtime_mut().set_events(Some(ev_tx));
+    trainer
+        .runtime_mut()
+        .set_stats_min_interval(Some(LIVE_STATS_GAP));
     out.send(Msg::Ready {
         batches_per_epoch: trainer.batches_per_epoch(),
         epochs: training.epochs,

@@ -77,6 +77,31 @@ pub struct Runtime {
     world: World,
     schedules: Schedules,
     graph: Arc<ValidGraph>,
+    stats_gate: StatsGate,
+}
+
+/// Statistics at most once per `min_interval` of wall time, on top of `stats_every`: a
+/// viewer (the editor) reads a few a second, and a fast graph (400 steps/s) taking them
+/// every 10 steps spent a tenth of its time on statistics nobody saw.
+#[derive(Debug, Default, Clone, Copy)]
+struct StatsGate {
+    min_interval: Option<std::time::Duration>,
+    last: Option<std::time::Instant>,
+}
+
+impl StatsGate {
+    /// Whether a step that `stats_every` picks takes statistics now (and if so, counts it).
+    fn admit(&mut self) -> bool {
+        let Some(gap) = self.min_interval else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < gap) {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
 }
 
 impl Runtime {
@@ -93,6 +118,7 @@ impl Runtime {
             world,
             schedules,
             graph: Arc::new(graph),
+            stats_gate: StatsGate::default(),
         })
     }
 
@@ -139,6 +165,21 @@ impl Runtime {
         };
     }
 
+    /// Takes statistics at most once per `gap` of wall time (`None`: at every
+    /// `stats_every` step). The steps statistics come from are then not fixed in advance;
+    /// each report carries its step.
+    pub fn set_stats_min_interval(&mut self, gap: Option<std::time::Duration>) {
+        self.stats_gate = StatsGate {
+            min_interval: gap,
+            last: None,
+        };
+    }
+
+    /// The gap set by [`Runtime::set_stats_min_interval`].
+    pub fn stats_min_interval(&self) -> Option<std::time::Duration> {
+        self.stats_gate.min_interval
+    }
+
     /// Times summed since profiling was switched on.
     pub fn profile(&self) -> &Profile {
         self.world.resource::<Profile>()
@@ -158,13 +199,15 @@ impl Runtime {
     pub fn train_step(&mut self, batch: Vec<Tensor>) -> Result<StepOutcome> {
         let lr = self.current_lr();
         let stats_every = self.world.resource::<Hyper>().stats_every as u64;
+        let due = stats_every > 0 && self.step().is_multiple_of(stats_every);
+        let collect_stats = due && self.stats_gate.admit();
         {
             self.world.resource_mut::<Batch>().0 = batch;
             let mut st = self.world.resource_mut::<StepState>();
             st.training = true;
             st.lr = lr;
             st.error = None;
-            st.collect_stats = stats_every > 0 && st.step.is_multiple_of(stats_every);
+            st.collect_stats = collect_stats;
         }
         let (train, world) = (&mut self.schedules.train, &mut self.world);
         if self.schedules.train_in_pool && rayon::current_num_threads() > 1 {

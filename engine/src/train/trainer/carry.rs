@@ -225,6 +225,8 @@ impl Trainer {
             let every = old.runtime.world().resource::<Hyper>().stats_every;
             self.runtime.hyper_mut().stats_every = every;
         }
+        let gap = old.runtime.stats_min_interval();
+        self.runtime.set_stats_min_interval(gap);
         let events = old.runtime.world().resource::<EventSink>().0.clone();
         if old.stats_tap.is_some() {
             let (tx, rx) = crossbeam_channel::unbounded();
