@@ -329,11 +329,20 @@ impl Tensor {
         let n = self.shape[0];
         let inner = self.numel().checked_div(n).unwrap_or(0);
         let mut acc = vec![0.0f64; inner];
-        for row in self.data.chunks_exact(inner.max(1)).take(n) {
-            for (a, &x) in acc.iter_mut().zip(row) {
-                *a += x as f64;
-            }
-        }
+        let data = &self.data[..n * inner];
+        // row by row in order (the same sums as a scalar loop), each row one vector pass
+        vectorized(
+            #[inline(always)]
+            || {
+                let acc = &mut acc[..inner];
+                for r in 0..n {
+                    let row = &data[r * inner..][..inner];
+                    for j in 0..inner {
+                        acc[j] += row[j] as f64;
+                    }
+                }
+            },
+        );
         Tensor::new(
             &self.shape[1..],
             acc.into_iter().map(|x| x as f32).collect(),

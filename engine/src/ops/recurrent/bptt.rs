@@ -253,6 +253,7 @@ fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
     vectorized(
         #[inline(always)]
         || {
+            let acc = &mut acc[..width];
             for r in 0..rows {
                 let row = &m[r * width..][..width];
                 for j in 0..width {
