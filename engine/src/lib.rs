@@ -6,6 +6,7 @@
 //! training runtime) ← [`train`] (optimizers, schedules, checkpoints, the training loop)
 //! ← [`cli`]. [`data`] holds the datasets and the batch loader.
 
+pub mod alloc;
 pub mod cli;
 pub mod data;
 pub mod ecs;

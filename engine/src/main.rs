@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    hyphae::alloc::keep_freed_memory();
     let cli = hyphae::cli::Cli::parse();
     match hyphae::cli::run(cli) {
         Ok(code) => std::process::exit(code),

@@ -7,9 +7,11 @@
 pub mod conv;
 mod matmul;
 mod random;
+mod simd;
 
 pub use matmul::{Layout, PARALLEL_MIN_MACS, matmul_into, matmul_with, parallelism_for};
 pub use random::Rng;
+pub use simd::vectorized;
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -327,11 +329,20 @@ impl Tensor {
         let n = self.shape[0];
         let inner = self.numel().checked_div(n).unwrap_or(0);
         let mut acc = vec![0.0f64; inner];
-        for row in self.data.chunks_exact(inner.max(1)).take(n) {
-            for (a, &x) in acc.iter_mut().zip(row) {
-                *a += x as f64;
-            }
-        }
+        let data = &self.data[..n * inner];
+        // row by row in order (the same sums as a scalar loop), each row one vector pass
+        vectorized(
+            #[inline(always)]
+            || {
+                let acc = &mut acc[..inner];
+                for r in 0..n {
+                    let row = &data[r * inner..][..inner];
+                    for j in 0..inner {
+                        acc[j] += row[j] as f64;
+                    }
+                }
+            },
+        );
         Tensor::new(
             &self.shape[1..],
             acc.into_iter().map(|x| x as f32).collect(),
@@ -455,9 +466,17 @@ impl Tensor {
 /// zero-fill was a serial memset costing about as much as the op itself.
 pub fn map_new(src: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
     let fill = |dst: &mut [MaybeUninit<f32>], src: &[f32]| {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| {
-            d.write(f(s));
-        })
+        // an indexed loop: iterator adapters are not always inlined, and the loop must be
+        // inside the kernel `vectorized` compiles per vector unit
+        vectorized(
+            #[inline(always)]
+            || {
+                let src = &src[..dst.len()];
+                for i in 0..dst.len() {
+                    dst[i].write(f(src[i]));
+                }
+            },
+        )
     };
     let mut out = Vec::with_capacity(src.len());
     let dst = &mut out.spare_capacity_mut()[..src.len()];
@@ -480,11 +499,16 @@ pub fn map_new(src: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
 pub fn zip_map_new(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip_map_new: lengths differ");
     let fill = |dst: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]| {
-        dst.iter_mut()
-            .zip(a.iter().zip(b))
-            .for_each(|(d, (&a, &b))| {
-                d.write(f(a, b));
-            })
+        // an indexed loop, as in `map_new`
+        vectorized(
+            #[inline(always)]
+            || {
+                let (a, b) = (&a[..dst.len()], &b[..dst.len()]);
+                for i in 0..dst.len() {
+                    dst[i].write(f(a[i], b[i]));
+                }
+            },
+        )
     };
     let mut out = Vec::with_capacity(a.len());
     let dst = &mut out.spare_capacity_mut()[..a.len()];

@@ -90,7 +90,10 @@ impl<P: Pointwise> FamilyLayer<P> for PointwiseFamily {
         Self::output_shape(op, &shapes(inputs))?;
         // A copy of the config captured by value keeps its fields loop-invariant values.
         let op = op.clone();
-        Ok(Forward::output(inputs[0].map(move |x| op.f(x))))
+        Ok(Forward::output(inputs[0].map(
+            #[inline(always)]
+            move |x| op.f(x),
+        )))
     }
 
     fn backward(op: &P, args: BackwardArgs<'_>) -> Result<Backward> {
@@ -102,9 +105,12 @@ impl<P: Pointwise> FamilyLayer<P> for PointwiseFamily {
             }
         };
         let op = op.clone();
-        let dx = args
-            .grad_output
-            .zip_map(v, P::OP, move |g, v| op.grad(g, v))?;
+        let dx = args.grad_output.zip_map(
+            v,
+            P::OP,
+            #[inline(always)]
+            move |g, v| op.grad(g, v),
+        )?;
         Ok(Backward::input(dx))
     }
 }

@@ -12,7 +12,7 @@ use crate::ops::support::maths::exp_f32;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, FamilyLayer, Forward, check_arity, check_grad_output,
 };
-use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
+use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor, vectorized};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +52,7 @@ pub(crate) fn split_dim(op: &str, shape: &[usize], dim: i64) -> Result<(usize, u
 const LANES: usize = 8;
 
 /// Largest element (NaN elements are skipped here and poison the exponentials instead).
-#[inline]
+#[inline(always)]
 fn max_lanes(x: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; LANES];
     let chunks = x.chunks_exact(LANES);
@@ -70,7 +70,7 @@ fn max_lanes(x: &[f32]) -> f32 {
 
 /// `out = exp(x - m)`, returning the sum of `out`. Two plain passes (the row is still
 /// in L1 for the second): a fused exp-and-accumulate loop defeats the vectorizer.
-#[inline]
+#[inline(always)]
 fn exp_sum(x: &[f32], out: &mut [f32], m: f32) -> f32 {
     out.iter_mut()
         .zip(x)
@@ -79,7 +79,7 @@ fn exp_sum(x: &[f32], out: &mut [f32], m: f32) -> f32 {
 }
 
 /// `Σ f(aᵢ, bᵢ)` with [`LANES`] accumulators.
-#[inline]
+#[inline(always)]
 fn sum_lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [0.0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
@@ -100,6 +100,15 @@ fn sum_lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
 /// Softmax (or log-softmax when `log`) of one `n × inner` block along `n`, into `out`;
 /// the log-sum-exp of each of the `inner` columns goes to `lse`.
 pub(crate) fn softmax_block(x: &[f32], out: &mut [f32], lse: &mut [f32], inner: usize, log: bool) {
+    vectorized(
+        #[inline(always)]
+        || softmax_block_loops(x, out, lse, inner, log),
+    )
+}
+
+/// [`softmax_block`]'s loops, inlined into each of `vectorized`'s copies.
+#[inline(always)]
+fn softmax_block_loops(x: &[f32], out: &mut [f32], lse: &mut [f32], inner: usize, log: bool) {
     if inner == 1 {
         let m = max_lanes(x);
         let s = exp_sum(x, out, m);
@@ -186,6 +195,15 @@ pub(crate) fn softmax_backward_block(
     inner: usize,
     log: bool,
 ) {
+    vectorized(
+        #[inline(always)]
+        || softmax_backward_loops(y, g, dx, inner, log),
+    )
+}
+
+/// [`softmax_backward_block`]'s loops, inlined into each of `vectorized`'s copies.
+#[inline(always)]
+fn softmax_backward_loops(y: &[f32], g: &[f32], dx: &mut [f32], inner: usize, log: bool) {
     if inner == 1 {
         let a = if log {
             sum_lanes(g, g, |g, _| g)

@@ -297,7 +297,7 @@ const LANES: usize = 8;
 
 /// `Σ f(aᵢ, bᵢ)` for a two-component `f` (shared with LayerNorm): f32 lanes over short
 /// spans, f64 across spans.
-#[inline]
+#[inline(always)]
 pub(crate) fn sum2<F>(a: &[f32], b: &[f32], f: F) -> (f64, f64)
 where
     F: Fn(f32, f32) -> (f32, f32),

@@ -9,7 +9,7 @@ use crate::ops::support::defaults;
 use crate::ops::{
     Backward, BackwardArgs, Ctx, Forward, Init, Layer, ParamSpec, Saved, check_arity, check_params,
 };
-use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor};
+use crate::tensor::{PARALLEL_MIN_ELEMS, Tensor, vectorized};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +102,7 @@ fn min_rows(d: usize) -> usize {
 
 /// Mean and 1/σ (biased variance) of one row, in one pass of sums shifted by the row's
 /// first value (accurate even when |mean| ≫ σ).
+#[inline(always)]
 fn row_stats(x: &[f32], eps: f32) -> (f32, f32) {
     let d = x.len() as f64;
     let shift = x.first().copied().unwrap_or(0.0);
@@ -154,20 +155,26 @@ impl Layer for LayerNorm {
         let mut mean = vec![0.0; rows];
         let mut inv_std = vec![0.0; rows];
         let kernel = |yr: &mut [f32], xr: &[f32], mu: &mut f32, is: &mut f32| {
-            let (m, s) = row_stats(xr, eps);
-            (*mu, *is) = (m, s);
-            match affine {
-                Some((w, b)) => {
-                    for (((o, &v), &w), &b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
-                        *o = (v - m) * s * w + b;
+            // the row's loops in a copy compiled for the CPU's vector unit
+            vectorized(
+                #[inline(always)]
+                || {
+                    let (m, s) = row_stats(xr, eps);
+                    (*mu, *is) = (m, s);
+                    match affine {
+                        Some((w, b)) => {
+                            for (((o, &v), &w), &b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
+                                *o = (v - m) * s * w + b;
+                            }
+                        }
+                        None => {
+                            for (o, &v) in yr.iter_mut().zip(xr) {
+                                *o = (v - m) * s;
+                            }
+                        }
                     }
-                }
-                None => {
-                    for (o, &v) in yr.iter_mut().zip(xr) {
-                        *o = (v - m) * s;
-                    }
-                }
-            }
+                },
+            )
         };
         if x.numel() >= PARALLEL_MIN_ELEMS {
             y.par_chunks_mut(d)
@@ -219,29 +226,34 @@ impl Layer for LayerNorm {
         // Per row: dx = 1/σ · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·w; the same pass
         // accumulates dw = Σ dy·x̂ and db = Σ dy over rows into `acc` = [dw | db].
         let kernel = |acc: &mut [f64], dxr: &mut [f32], gr: &[f32], xr: &[f32], m: f32, s: f32| {
-            // ĝ = dy·w goes into dxr first (scratch), then dxr is overwritten in place.
-            match weight {
-                Some(w) => {
-                    for ((o, &g), &w) in dxr.iter_mut().zip(gr).zip(w) {
-                        *o = g * w;
+            vectorized(
+                #[inline(always)]
+                || {
+                    // ĝ = dy·w goes into dxr first (scratch), then dxr is overwritten in place.
+                    match weight {
+                        Some(w) => {
+                            for ((o, &g), &w) in dxr.iter_mut().zip(gr).zip(w) {
+                                *o = g * w;
+                            }
+                        }
+                        None => dxr.copy_from_slice(gr),
                     }
-                }
-                None => dxr.copy_from_slice(gr),
-            }
-            let (sg, sgx) = sum2(dxr, xr, |gh, v| (gh, gh * ((v - m) * s)));
-            let mg = (sg / d as f64) as f32;
-            let mgx = (sgx / d as f64) as f32;
-            for (o, &v) in dxr.iter_mut().zip(xr) {
-                let xh = (v - m) * s;
-                *o = s * (*o - mg - xh * mgx);
-            }
-            if affine {
-                let (dw, db) = acc.split_at_mut(d);
-                for (((dw, db), &g), &v) in dw.iter_mut().zip(db).zip(gr).zip(xr) {
-                    *dw += (g * ((v - m) * s)) as f64;
-                    *db += g as f64;
-                }
-            }
+                    let (sg, sgx) = sum2(dxr, xr, |gh, v| (gh, gh * ((v - m) * s)));
+                    let mg = (sg / d as f64) as f32;
+                    let mgx = (sgx / d as f64) as f32;
+                    for (o, &v) in dxr.iter_mut().zip(xr) {
+                        let xh = (v - m) * s;
+                        *o = s * (*o - mg - xh * mgx);
+                    }
+                    if affine {
+                        let (dw, db) = acc.split_at_mut(d);
+                        for (((dw, db), &g), &v) in dw.iter_mut().zip(db).zip(gr).zip(xr) {
+                            *dw += (g * ((v - m) * s)) as f64;
+                            *db += g as f64;
+                        }
+                    }
+                },
+            )
         };
         let acc_len = if affine { 2 * d } else { 0 };
         let mut dx = vec![0.0; x.numel()];

@@ -8,7 +8,7 @@
 //! into the projections' gradients, one GEMM carries `dh` to the previous step, and the
 //! weight gradients of all steps are one GEMM each after the loop.
 
-use crate::tensor::{Layout, matmul_into};
+use crate::tensor::{Layout, matmul_into, vectorized};
 use rayon::prelude::*;
 
 /// The gate maths of one recurrent cell, per sample row; [`run_forward`] and
@@ -168,6 +168,9 @@ pub fn run_forward<C: Cell>(
         gh,
         true,
     );
+    // W_hhᵀ stored [H, G·H] once: as gemm's operand in this layout it is read in place,
+    // where W_hh itself would be repacked by every one of the T step products
+    let w_hh_t = transposed(w.w_hh, gh, h);
     let mut hs = vec![0.0; (t_len + 1) * n * h];
     let mut cache = vec![0.0; t_len * n * cw];
     let zero_cache = vec![0.0; n * cw];
@@ -181,8 +184,8 @@ pub fn run_forward<C: Cell>(
                 &mut hp,
                 h_prev,
                 Layout::Normal,
-                w.w_hh,
-                Layout::Transposed,
+                &w_hh_t,
+                Layout::Normal,
                 n,
                 h,
                 gh,
@@ -203,14 +206,19 @@ pub fn run_forward<C: Cell>(
             .enumerate()
             .collect();
         for_each_row(jobs, parallel, |(i, (h_row, cache_row))| {
-            cell.forward(ForwardRow {
-                xp: &xp_t[i * gh..][..gh],
-                hp: &hp[i * gh..][..gh],
-                h_prev: &h_prev[i * h..][..h],
-                prev_cache: &prev_cache[i * cw..][..cw],
-                h: h_row,
-                cache: cache_row,
-            })
+            vectorized(
+                #[inline(always)]
+                || {
+                    cell.forward(ForwardRow {
+                        xp: &xp_t[i * gh..][..gh],
+                        hp: &hp[i * gh..][..gh],
+                        h_prev: &h_prev[i * h..][..h],
+                        prev_cache: &prev_cache[i * cw..][..cw],
+                        h: h_row,
+                        cache: cache_row,
+                    })
+                },
+            )
         });
         for i in 0..n {
             let row = (t * n + i) * d.dirs * h + dir * h;
@@ -220,14 +228,40 @@ pub fn run_forward<C: Cell>(
     Trace { hs, cache }
 }
 
+/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix, in 32×32 tiles so
+/// both the reads and the writes stay within a few cache lines at a time.
+fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut t = vec![0.0; rows * cols];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    t
+}
+
 /// Column sums of a `[rows, width]` matrix (a bias gradient).
 fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
     let mut acc = vec![0.0f64; width];
-    for row in m.chunks(width) {
-        for (a, &v) in acc.iter_mut().zip(row) {
-            *a += v as f64;
-        }
-    }
+    let rows = m.len() / width.max(1);
+    // row by row in order (the same sums as a scalar loop), each row one vector pass
+    vectorized(
+        #[inline(always)]
+        || {
+            let acc = &mut acc[..width];
+            for r in 0..rows {
+                let row = &m[r * width..][..width];
+                for j in 0..width {
+                    acc[j] += row[j] as f64;
+                }
+            }
+        },
+    );
     acc.into_iter().map(|v| v as f32).collect()
 }
 
@@ -292,17 +326,22 @@ pub fn run_backward<C: Cell>(
             .collect();
         let dh = &dh;
         for_each_row(jobs, parallel, |(i, (((dh_prev, carry), d_xp), d_hp))| {
-            cell.backward(BackwardRow {
-                dh: &dh[i * h..][..h],
-                h: &hs_now[i * h..][..h],
-                h_prev: &hs_prev[i * h..][..h],
-                cache: &cache_now[i * cw..][..cw],
-                prev_cache: &cache_prev[i * cw..][..cw],
-                carry,
-                d_xp,
-                d_hp,
-                dh_prev,
-            })
+            vectorized(
+                #[inline(always)]
+                || {
+                    cell.backward(BackwardRow {
+                        dh: &dh[i * h..][..h],
+                        h: &hs_now[i * h..][..h],
+                        h_prev: &hs_prev[i * h..][..h],
+                        cache: &cache_now[i * cw..][..cw],
+                        prev_cache: &cache_prev[i * cw..][..cw],
+                        carry,
+                        d_xp,
+                        d_hp,
+                        dh_prev,
+                    })
+                },
+            )
         });
         let d_hp_step = &d_hp[s * n * gh..][..n * gh];
         if s > 0 {

@@ -23,6 +23,7 @@ impl Cell for GruCell {
         4 * hidden
     }
 
+    #[inline(always)]
     fn forward(&self, row: ForwardRow<'_>) {
         let h = row.h.len();
         let (x, hp) = (&row.xp[..3 * h], &row.hp[..3 * h]);
@@ -42,6 +43,7 @@ impl Cell for GruCell {
         }
     }
 
+    #[inline(always)]
     fn backward(&self, row: BackwardRow<'_>) {
         let h = row.dh.len();
         let part = |k: usize| &row.cache[k * h..(k + 1) * h];

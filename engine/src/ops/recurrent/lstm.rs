@@ -23,30 +23,35 @@ impl Cell for LstmCell {
         6 * hidden
     }
 
+    #[inline(always)]
     fn forward(&self, r: ForwardRow<'_>) {
         let h = r.h.len();
         let (gates, cells) = r.cache.split_at_mut(4 * h);
-        for (g, (&x, &hp)) in gates.iter_mut().zip(r.xp.iter().zip(r.hp)) {
-            *g = x + hp;
+        let (xp, hp) = (&r.xp[..4 * h], &r.hp[..4 * h]);
+        // indexed loops with inlined maths: they vectorize inside `vectorized`'s copies
+        for j in 0..2 * h {
+            gates[j] = sigmoid(xp[j] + hp[j]);
         }
-        // direct calls, one loop per activation, so each loop inlines and vectorizes
-        let (sig_if, rest) = gates.split_at_mut(2 * h);
-        let (g, o) = rest.split_at_mut(h);
-        sig_if.iter_mut().for_each(|v| *v = sigmoid(*v));
-        g.iter_mut().for_each(|v| *v = tanh_f32(*v));
-        o.iter_mut().for_each(|v| *v = sigmoid(*v));
-        let (i, f) = sig_if.split_at(h);
+        for j in 2 * h..3 * h {
+            gates[j] = tanh_f32(xp[j] + hp[j]);
+        }
+        for j in 3 * h..4 * h {
+            gates[j] = sigmoid(xp[j] + hp[j]);
+        }
+        let (i, rest) = gates.split_at(h);
+        let (f, rest) = rest.split_at(h);
+        let (g, o) = rest.split_at(h);
         let (c, tanh_c) = cells.split_at_mut(h);
-        let c_prev = &r.prev_cache[4 * h..5 * h];
+        let (c_prev, h_out) = (&r.prev_cache[4 * h..5 * h], &mut r.h[..h]);
+        let (tanh_c, o) = (&mut tanh_c[..h], &o[..h]);
         for j in 0..h {
             c[j] = f[j] * c_prev[j] + i[j] * g[j];
-        }
-        for ((t, &cj), (hj, &oj)) in tanh_c.iter_mut().zip(&*c).zip(r.h.iter_mut().zip(&*o)) {
-            *t = tanh_f32(cj);
-            *hj = oj * *t;
+            tanh_c[j] = tanh_f32(c[j]);
+            h_out[j] = o[j] * tanh_c[j];
         }
     }
 
+    #[inline(always)]
     fn backward(&self, r: BackwardRow<'_>) {
         let h = r.dh.len();
         let gate = |k: usize| &r.cache[k * h..(k + 1) * h];

@@ -33,6 +33,7 @@ impl Cell for Nonlinearity {
         0
     }
 
+    #[inline(always)]
     fn forward(&self, r: ForwardRow<'_>) {
         for ((h, &x), &hp) in r.h.iter_mut().zip(r.xp).zip(r.hp) {
             *h = match self {
@@ -42,6 +43,7 @@ impl Cell for Nonlinearity {
         }
     }
 
+    #[inline(always)]
     fn backward(&self, r: BackwardRow<'_>) {
         for (j, (&dh, &h)) in r.dh.iter().zip(r.h).enumerate() {
             let d = match self {
