@@ -19,6 +19,8 @@ fn main() -> eframe::Result {
         // SAFETY: the first statement of main, before any other thread exists.
         unsafe { std::env::set_var("LP_NUM_THREADS", "1") };
     }
+    // Training steps reuse their freed buffers instead of faulting fresh pages in.
+    hyphae::alloc::keep_freed_memory();
     let file = std::env::args_os().nth(1).map(PathBuf::from);
     let templates = std::env::var_os("HYPHAE_GRAPHS")
         .map(PathBuf::from)
