@@ -228,10 +228,13 @@ impl eframe::App for Measure {
                 }
             };
         }
-        // Makes sure each deadline is noticed; frames otherwise come as in normal use. Idle
-        // is woken by its watcher thread alone, so nothing here keeps it drawing.
+        // Makes sure the phase's end is noticed; frames otherwise come as in normal use
+        // (while training: when the trainer reports); a wake-up every 250 ms here added
+        // frames a user's window does not draw. Idle is woken by its watcher thread alone.
         if self.phase != Phase::Idle {
-            ui.ctx().request_repaint_after(Duration::from_millis(250));
+            let left = (self.secs - t0.elapsed().as_secs_f64()).max(0.05);
+            ui.ctx()
+                .request_repaint_after(Duration::from_secs_f64(left));
         }
     }
 }
