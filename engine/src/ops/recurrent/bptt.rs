@@ -7,9 +7,16 @@
 //! to the [`Cell`] for its gate maths. Backward mirrors it: per step the cell turns `dh`
 //! into the projections' gradients, one GEMM carries `dh` to the previous step, and the
 //! weight gradients of all steps are one GEMM each after the loop.
+//!
+//! Within a step the hidden units are split into blocks ([`GateBlocks`]): a block's share
+//! of the step GEMM and its gate maths need only its own gate columns, so the blocks of a
+//! step run on several threads at once ([`run_phased`]), meeting once per step.
 
-use crate::tensor::{Layout, matmul_into, vectorized};
-use rayon::prelude::*;
+use super::blocks::GateBlocks;
+use super::phased::{Shared, run_phased};
+use crate::tensor::{Layout, matmul_into, matmul_with, vectorized};
+use gemm::Parallelism;
+use std::sync::{Mutex, PoisonError};
 
 /// The gate maths of one recurrent cell, per sample row; [`run_forward`] and
 /// [`run_backward`] do the rest. PyTorch's gate order: `pre = x·W_ihᵀ + b_ih` and
@@ -20,6 +27,11 @@ pub trait Cell: Sync {
     /// Whether state other than `h` runs through time (LSTM's cell state `c`, `H` wide);
     /// its gradient is then carried back through [`BackwardRow::carry`].
     const CARRIES_STATE: bool;
+
+    /// Whether the hidden projection's gradient is the input projection's (both enter
+    /// the gates as one sum, as in LSTM and RNN; not in GRU, whose `r` scales part of
+    /// `hp`). Backward then leaves [`BackwardRow::d_hp`] empty and uses `d_xp` for both.
+    const SHARED_PROJECTION_GRAD: bool;
 
     /// Floats per sample and step that forward keeps for backward (besides `h`).
     fn cache_width(hidden: usize) -> usize;
@@ -61,7 +73,8 @@ pub struct BackwardRow<'a> {
     pub carry: &'a mut [f32],
     /// Gradient of the input projection (written).
     pub d_xp: &'a mut [f32],
-    /// Gradient of the hidden projection (written).
+    /// Gradient of the hidden projection (written; empty when
+    /// [`Cell::SHARED_PROJECTION_GRAD`]).
     pub d_hp: &'a mut [f32],
     /// The direct part of dLoss/dh_prev (written).
     pub dh_prev: &'a mut [f32],
@@ -111,25 +124,16 @@ pub struct Trace<T> {
     pub cache: T,
 }
 
-/// Below this many gate values per step the rows run on the calling thread: waking the
-/// pool would cost more than the gate maths.
-const PARALLEL_MIN_GATES: usize = 1 << 13;
+/// Below this many multiply-adds per step (the hidden product) a direction runs on the
+/// calling thread: a hand-off between threads would cost more than the step saves.
+const PARALLEL_MIN_STEP_MACS: usize = 1 << 17;
 
-/// `buf` as `n` rows of `width` (`n` empty rows when `width` is 0).
-fn rows_mut(buf: &mut [f32], n: usize, width: usize) -> Vec<&mut [f32]> {
-    if width == 0 {
-        (0..n).map(|_| <&mut [f32]>::default()).collect()
+/// Threads for the steps of one direction: up to the pool's and the blocks' number.
+fn workers_for(d: &Dims, gates: usize, blocks: usize) -> usize {
+    if d.batch * d.hidden * gates * d.hidden >= PARALLEL_MIN_STEP_MACS {
+        rayon::current_num_threads().min(blocks)
     } else {
-        buf[..n * width].chunks_mut(width).collect()
-    }
-}
-
-/// Runs `f` on every row's job, over the rayon pool when `parallel`.
-fn for_each_row<T: Send>(jobs: Vec<T>, parallel: bool, f: impl Fn(T) + Sync + Send) {
-    if parallel {
-        jobs.into_par_iter().for_each(f);
-    } else {
-        jobs.into_iter().for_each(f);
+        1
     }
 }
 
@@ -155,109 +159,111 @@ pub fn run_forward<C: Cell>(
     let gh = C::GATES * h;
     let cw = C::cache_width(h);
     let reverse = dir == 1;
-    let parallel = n * (gh + cw) >= PARALLEL_MIN_GATES;
-    let mut xp = broadcast_rows(w.b_ih, t_len * n, gh);
+    let blocks = GateBlocks::new(C::GATES, h);
+    // the input projection of every step at once, its columns in blocked order
+    let b_ih = w.b_ih.map(|b| blocks.to_blocked(b, 1));
+    let mut xp = broadcast_rows(b_ih.as_deref(), t_len * n, gh);
     matmul_into(
         &mut xp,
         x,
         Layout::Normal,
-        w.w_ih,
+        &blocks.to_blocked(w.w_ih, d.input),
         Layout::Transposed,
         t_len * n,
         d.input,
         gh,
         true,
     );
-    // W_hhᵀ stored [H, G·H] once: as gemm's operand in this layout it is read in place,
-    // where W_hh itself would be repacked by every one of the T step products
-    let w_hh_t = transposed(w.w_hh, gh, h);
+    let b_hh = w.b_hh.map(|b| blocks.to_blocked(b, 1));
+    let w_hh_t: Vec<_> = (0..blocks.len())
+        .map(|b| blocks.hidden_weights_t(w.w_hh, b))
+        .collect();
     let mut hs = vec![0.0; (t_len + 1) * n * h];
     let mut cache = vec![0.0; t_len * n * cw];
-    let zero_cache = vec![0.0; n * cw];
-    for s in 0..t_len {
+    let zero_cache = vec![0.0; cw];
+    let workers = workers_for(&d, C::GATES, blocks.len());
+    let (hs_all, cache_all, y_all) = (
+        Shared::new(&mut hs),
+        Shared::new(&mut cache),
+        Shared::new(y),
+    );
+    run_phased(t_len, blocks.len(), workers, |s, b| {
         let t = d.time(s, reverse);
-        let mut hp = broadcast_rows(w.b_hh, n, gh);
-        let (done, rest) = hs.split_at_mut((s + 1) * n * h);
-        let h_prev = &done[s * n * h..];
+        let units = blocks.units(b);
+        let (u0, bw) = (units.start, units.len());
+        let (gw, cwb) = (C::GATES * bw, C::cache_width(bw));
+        let (g0, c0) = (C::GATES * u0, C::cache_width(u0));
+        // SAFETY (every `read`/`part` below): the job of step s and block b reads h of
+        // step s and the cache of step s − 1 (both written in phase s − 1) and writes only
+        // block b's units of h at s + 1, of the cache at s and of y at t, which no other
+        // job of phase s touches.
+        let h_prev = unsafe { hs_all.read(s * n * h, n * h) };
+        let mut hp = broadcast_rows(b_hh.as_ref().map(|b| &b[g0..g0 + gw]), n, gw);
         if s > 0 {
-            matmul_into(
+            matmul_with(
+                Parallelism::None,
                 &mut hp,
                 h_prev,
                 Layout::Normal,
-                &w_hh_t,
+                &w_hh_t[b],
                 Layout::Normal,
                 n,
                 h,
-                gh,
+                gw,
                 true,
             );
         }
-        let h_now = &mut rest[..n * h];
-        let (cache_done, cache_rest) = cache.split_at_mut(s * n * cw);
-        let prev_cache = if s > 0 {
-            &cache_done[(s - 1) * n * cw..]
-        } else {
-            &zero_cache
-        };
-        let xp_t = &xp[t * n * gh..][..n * gh];
-        let jobs: Vec<_> = rows_mut(h_now, n, h)
-            .into_iter()
-            .zip(rows_mut(cache_rest, n, cw))
-            .enumerate()
-            .collect();
-        for_each_row(jobs, parallel, |(i, (h_row, cache_row))| {
-            vectorized(
-                #[inline(always)]
-                || {
+        vectorized(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let prev_cache = if s > 0 {
+                        unsafe { cache_all.read(((s - 1) * n + i) * cw + c0, cwb) }
+                    } else {
+                        &zero_cache[..cwb]
+                    };
+                    let h_row = unsafe { hs_all.part(((s + 1) * n + i) * h + u0, bw) };
                     cell.forward(ForwardRow {
-                        xp: &xp_t[i * gh..][..gh],
-                        hp: &hp[i * gh..][..gh],
-                        h_prev: &h_prev[i * h..][..h],
-                        prev_cache: &prev_cache[i * cw..][..cw],
+                        xp: &xp[(t * n + i) * gh + g0..][..gw],
+                        hp: &hp[i * gw..][..gw],
+                        h_prev: &h_prev[i * h + u0..][..bw],
+                        prev_cache,
                         h: h_row,
-                        cache: cache_row,
-                    })
-                },
-            )
-        });
-        for i in 0..n {
-            let row = (t * n + i) * d.dirs * h + dir * h;
-            y[row..row + h].copy_from_slice(&h_now[i * h..][..h]);
-        }
-    }
+                        cache: unsafe { cache_all.part((s * n + i) * cw + c0, cwb) },
+                    });
+                    let out = (t * n + i) * d.dirs * h + dir * h + u0;
+                    unsafe { y_all.part(out, bw) }.copy_from_slice(h_row);
+                }
+            },
+        );
+    });
     Trace { hs, cache }
 }
 
-/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix, in 32×32 tiles so
-/// both the reads and the writes stay within a few cache lines at a time.
-fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 32;
-    let mut t = vec![0.0; rows * cols];
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
-            }
-        }
-    }
-    t
-}
+/// Rows summed in f32 before their sum joins the f64 total in [`column_sums`]: f32 runs
+/// vectorize at full width, and 64 terms keep the rounding error near f32's epsilon.
+const SUM_RUN: usize = 64;
 
 /// Column sums of a `[rows, width]` matrix (a bias gradient).
 fn column_sums(m: &[f32], width: usize) -> Vec<f32> {
     let mut acc = vec![0.0f64; width];
+    let mut run = vec![0.0f32; width];
     let rows = m.len() / width.max(1);
-    // row by row in order (the same sums as a scalar loop), each row one vector pass
+    // row by row in order, each row one vector pass
     vectorized(
         #[inline(always)]
         || {
-            let acc = &mut acc[..width];
-            for r in 0..rows {
-                let row = &m[r * width..][..width];
+            let (acc, run) = (&mut acc[..width], &mut run[..width]);
+            for r0 in (0..rows).step_by(SUM_RUN) {
+                run.fill(0.0);
+                for r in r0..(r0 + SUM_RUN).min(rows) {
+                    let row = &m[r * width..][..width];
+                    for j in 0..width {
+                        run[j] += row[j];
+                    }
+                }
                 for j in 0..width {
-                    acc[j] += row[j] as f64;
+                    acc[j] += run[j] as f64;
                 }
             }
         },
@@ -280,91 +286,135 @@ pub fn run_backward<C: Cell>(
     trace: Trace<&[f32]>,
     dy: &[f32],
     dx: Option<&mut [f32]>,
-    mut step_sq: Option<&mut [f32]>,
+    step_sq: Option<&mut [f32]>,
 ) -> WeightGrads {
     let (t_len, n, h) = (d.steps, d.batch, d.hidden);
     let gh = C::GATES * h;
     let cw = C::cache_width(h);
     let reverse = dir == 1;
-    let carry_w = if C::CARRIES_STATE { h } else { 0 };
-    let parallel = n * (gh + cw) >= PARALLEL_MIN_GATES;
-    // d_xp in time order (it pairs with x), d_hp in processing order (it pairs with hs)
+    let blocks = GateBlocks::new(C::GATES, h);
+    // d_xp in time order (it pairs with x), d_hp in processing order (it pairs with hs),
+    // both with their columns in blocked order, as forward's projections. Where the two
+    // are equal and the orders agree (a forward direction), d_xp serves as both.
+    let separate_d_hp = !C::SHARED_PROJECTION_GRAD || reverse;
     let mut d_xp = vec![0.0; t_len * n * gh];
-    let mut d_hp = vec![0.0; t_len * n * gh];
-    let mut dh_next = vec![0.0; n * h];
-    let mut carry = vec![0.0; n * carry_w];
-    let zero_cache = vec![0.0; n * cw];
-    let mut dh = vec![0.0; n * h];
-    for s in (0..t_len).rev() {
+    let mut d_hp = vec![0.0; if separate_d_hp { t_len * n * gh } else { 0 }];
+    let w_hh_cols: Vec<_> = (0..blocks.len())
+        .map(|b| blocks.hidden_weights_cols(w.w_hh, b))
+        .collect();
+    // per block: dL/dh_prev of its units ([N, w]), the carried state's gradient, and the
+    // squared step norms of its units (added up after the loop)
+    let mut block_state: Vec<_> = (0..blocks.len())
+        .map(|b| {
+            let bw = blocks.units(b).len();
+            let carry = if C::CARRIES_STATE { bw } else { 0 };
+            BlockGrads {
+                dh_next: vec![0.0; n * bw],
+                carry: vec![0.0; n * carry],
+                step_sq: vec![0.0; if step_sq.is_some() { t_len * n } else { 0 }],
+            }
+        })
+        .collect();
+    let zero_cache = vec![0.0; cw];
+    let workers = workers_for(&d, C::GATES, blocks.len());
+    let state: Vec<_> = block_state.iter_mut().map(Mutex::new).collect();
+    let d_xp_all = Shared::new(&mut d_xp);
+    let d_hp_all = Shared::new(&mut d_hp);
+    // d_hp by processing step: its own buffer, or d_xp (then steps are times)
+    let d_hp_src = if separate_d_hp { &d_hp_all } else { &d_xp_all };
+    // phase q handles step s = T − 1 − q; a job first finishes dh_prev of step s + 1 for
+    // its units (the product with W_hh needs every block's d_hp of s + 1), then runs the
+    // cell backwards for its units at step s
+    run_phased(t_len, blocks.len(), workers, |q, b| {
+        let s = t_len - 1 - q;
         let t = d.time(s, reverse);
-        let hs_prev = &trace.hs[s * n * h..][..n * h];
-        let hs_now = &trace.hs[(s + 1) * n * h..][..n * h];
-        let d_hp_step = &mut d_hp[s * n * gh..][..n * gh];
-        for (i, row) in dh.chunks_mut(h).enumerate() {
-            let out = (t * n + i) * d.dirs * h + dir * h;
-            for ((g, &a), &b) in row.iter_mut().zip(&dy[out..out + h]).zip(&dh_next[i * h..]) {
-                *g = a + b;
-            }
-        }
-        if let Some(acc) = step_sq.as_deref_mut() {
-            for (i, row) in dh.chunks(h).enumerate() {
-                acc[t * n + i] += row.iter().map(|g| g * g).sum::<f32>();
-            }
-        }
-        let cache_prev = if s > 0 {
-            &trace.cache[(s - 1) * n * cw..][..n * cw]
-        } else {
-            &zero_cache
-        };
-        let cache_now = &trace.cache[s * n * cw..][..n * cw];
-        let jobs: Vec<_> = rows_mut(&mut dh_next, n, h)
-            .into_iter()
-            .zip(rows_mut(&mut carry, n, carry_w))
-            .zip(rows_mut(&mut d_xp[t * n * gh..], n, gh))
-            .zip(rows_mut(d_hp_step, n, gh))
-            .enumerate()
-            .collect();
-        let dh = &dh;
-        for_each_row(jobs, parallel, |(i, (((dh_prev, carry), d_xp), d_hp))| {
-            vectorized(
-                #[inline(always)]
-                || {
-                    cell.backward(BackwardRow {
-                        dh: &dh[i * h..][..h],
-                        h: &hs_now[i * h..][..h],
-                        h_prev: &hs_prev[i * h..][..h],
-                        cache: &cache_now[i * cw..][..cw],
-                        prev_cache: &cache_prev[i * cw..][..cw],
-                        carry,
-                        d_xp,
-                        d_hp,
-                        dh_prev,
-                    })
-                },
-            )
-        });
-        let d_hp_step = &d_hp[s * n * gh..][..n * gh];
-        if s > 0 {
-            // dh_prev += d_hp (N×GH) · W_hh (GH×H)
-            matmul_into(
-                &mut dh_next,
-                d_hp_step,
+        let units = blocks.units(b);
+        let (u0, bw) = (units.start, units.len());
+        let (gw, cwb) = (C::GATES * bw, C::cache_width(bw));
+        let (g0, c0) = (C::GATES * u0, C::cache_width(u0));
+        let carry_w = if C::CARRIES_STATE { bw } else { 0 };
+        let mut guard = state[b].lock().unwrap_or_else(PoisonError::into_inner);
+        let st = &mut **guard;
+        if q > 0 {
+            // SAFETY: d_hp of step s + 1 was written in phase q − 1; phase q writes only
+            // step s
+            let d_hp_next = unsafe { d_hp_src.read((s + 1) * n * gh, n * gh) };
+            // dh_prev += d_hp (N×GH) · W_hh (GH×H), this block's columns
+            matmul_with(
+                Parallelism::None,
+                &mut st.dh_next,
+                d_hp_next,
                 Layout::Normal,
-                w.w_hh,
+                &w_hh_cols[b],
                 Layout::Normal,
                 n,
                 gh,
-                h,
+                bw,
                 true,
             );
+        }
+        let hs_prev = &trace.hs[s * n * h..][..n * h];
+        let hs_now = &trace.hs[(s + 1) * n * h..][..n * h];
+        vectorized(
+            #[inline(always)]
+            || {
+                let mut dh = vec![0.0; bw];
+                for i in 0..n {
+                    let out = (t * n + i) * d.dirs * h + dir * h + u0;
+                    let dh_next = &mut st.dh_next[i * bw..][..bw];
+                    for ((g, &a), &b) in dh.iter_mut().zip(&dy[out..out + bw]).zip(&*dh_next) {
+                        *g = a + b;
+                    }
+                    if !st.step_sq.is_empty() {
+                        st.step_sq[t * n + i] += dh.iter().map(|g| g * g).sum::<f32>();
+                    }
+                    let row = (s * n + i) * cw + c0;
+                    let prev_cache = if s > 0 {
+                        &trace.cache[row - n * cw..][..cwb]
+                    } else {
+                        &zero_cache[..cwb]
+                    };
+                    // SAFETY: block b's columns of step s (time t for d_xp): this job's own
+                    let d_xp = unsafe { d_xp_all.part((t * n + i) * gh + g0, gw) };
+                    let d_hp = if separate_d_hp {
+                        unsafe { d_hp_all.part((s * n + i) * gh + g0, gw) }
+                    } else {
+                        &mut []
+                    };
+                    let own_d_hp = !C::SHARED_PROJECTION_GRAD;
+                    cell.backward(BackwardRow {
+                        dh: &dh,
+                        h: &hs_now[i * h + u0..][..bw],
+                        h_prev: &hs_prev[i * h + u0..][..bw],
+                        cache: &trace.cache[row..][..cwb],
+                        prev_cache,
+                        carry: &mut st.carry[i * carry_w..][..carry_w],
+                        d_xp: &mut *d_xp,
+                        d_hp: if own_d_hp { &mut *d_hp } else { &mut [] },
+                        dh_prev: dh_next,
+                    });
+                    if !own_d_hp && separate_d_hp {
+                        d_hp.copy_from_slice(d_xp);
+                    }
+                }
+            },
+        );
+    });
+    drop(state);
+    if let Some(acc) = step_sq {
+        for part in &block_state {
+            for (a, &v) in acc.iter_mut().zip(&part.step_sq) {
+                *a += v;
+            }
         }
     }
     // dW_hh = d_hpᵀ (GH × TN) · h_prev (TN × H): the first T states of hs are the h_prev
     // of each step. The first step's h_prev is zero, so it adds nothing.
+    let d_hp = if separate_d_hp { &d_hp } else { &d_xp };
     let mut dw_hh = vec![0.0; gh * h];
     matmul_into(
         &mut dw_hh,
-        &d_hp,
+        d_hp,
         Layout::Transposed,
         &trace.hs[..t_len * n * h],
         Layout::Normal,
@@ -387,12 +437,12 @@ pub fn run_backward<C: Cell>(
         false,
     );
     if let Some(dx) = dx {
-        // dx += d_xp (TN × GH) · W_ih (GH × F)
+        // dx += d_xp (TN × GH) · W_ih (GH × F), both in blocked order
         matmul_into(
             dx,
             &d_xp,
             Layout::Normal,
-            w.w_ih,
+            &blocks.to_blocked(w.w_ih, d.input),
             Layout::Normal,
             t_len * n,
             gh,
@@ -401,14 +451,27 @@ pub fn run_backward<C: Cell>(
         );
     }
     let (b_ih, b_hh) = if w.b_ih.is_some() {
-        (column_sums(&d_xp, gh), column_sums(&d_hp, gh))
+        let b_ih = blocks.to_pytorch(&column_sums(&d_xp, gh), 1);
+        let b_hh = if C::SHARED_PROJECTION_GRAD {
+            b_ih.clone()
+        } else {
+            blocks.to_pytorch(&column_sums(d_hp, gh), 1)
+        };
+        (b_ih, b_hh)
     } else {
         (Vec::new(), Vec::new())
     };
     WeightGrads {
-        w_ih: dw_ih,
-        w_hh: dw_hh,
+        w_ih: blocks.to_pytorch(&dw_ih, d.input),
+        w_hh: blocks.to_pytorch(&dw_hh, h),
         b_ih,
         b_hh,
     }
+}
+
+/// What one block of units carries from step to step in [`run_backward`].
+struct BlockGrads {
+    dh_next: Vec<f32>,
+    carry: Vec<f32>,
+    step_sq: Vec<f32>,
 }

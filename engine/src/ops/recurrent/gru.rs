@@ -17,6 +17,7 @@ pub struct GruCell;
 
 impl Cell for GruCell {
     const GATES: usize = 3;
+    const SHARED_PROJECTION_GRAD: bool = false;
     const CARRIES_STATE: bool = false;
 
     fn cache_width(hidden: usize) -> usize {

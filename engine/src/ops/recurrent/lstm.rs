@@ -17,6 +17,7 @@ pub struct LstmCell;
 
 impl Cell for LstmCell {
     const GATES: usize = 4;
+    const SHARED_PROJECTION_GRAD: bool = true;
     const CARRIES_STATE: bool = true;
 
     fn cache_width(hidden: usize) -> usize {
@@ -69,7 +70,6 @@ impl Cell for LstmCell {
             d_f[j] = dc * c_prev[j] * f[j] * (1.0 - f[j]);
             carry[j] = dc * f[j];
         }
-        r.d_hp.copy_from_slice(r.d_xp);
         r.dh_prev.fill(0.0);
     }
 }

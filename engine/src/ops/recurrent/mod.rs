@@ -7,10 +7,12 @@
 //! config) and [`Cell`] (its gates); [`RecurrentFamily`] stacks the layers and directions,
 //! applies dropout between layers and runs [`bptt`]'s recurrence.
 
+mod blocks;
 pub mod bptt;
 pub mod gru;
 pub mod lstm;
 pub mod names;
+mod phased;
 pub mod rnn;
 
 pub use bptt::Cell;

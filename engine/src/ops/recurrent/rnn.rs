@@ -27,6 +27,7 @@ super::recurrent_op! {
 /// The plain cell: one gate, the activation's derivative read from `h` (no cache).
 impl Cell for Nonlinearity {
     const GATES: usize = 1;
+    const SHARED_PROJECTION_GRAD: bool = true;
     const CARRIES_STATE: bool = false;
 
     fn cache_width(_hidden: usize) -> usize {
@@ -51,7 +52,6 @@ impl Cell for Nonlinearity {
                 Nonlinearity::Relu => dh * (h > 0.0) as u8 as f32,
             };
             r.d_xp[j] = d;
-            r.d_hp[j] = d;
             r.dh_prev[j] = 0.0;
         }
     }

@@ -48,6 +48,9 @@ fn lstm_and_gru_gradients() {
         check_grads(&lstm(3, layers, bi), &[2, 4, 3], Ctx::train(0));
         check_grads(&gru(3, layers, bi), &[2, 4, 3], Ctx::train(0));
     }
+    // 130 units run as two blocks of units, in parallel (blocks.rs, phased.rs)
+    check_grads(&lstm(130, 2, true), &[2, 3, 2], Ctx::train(0));
+    check_grads(&gru(130, 1, true), &[2, 3, 2], Ctx::train(0));
 }
 
 #[test]
@@ -205,14 +208,15 @@ fn memory_estimate_counts_every_step() {
     assert!(one >= 2 * 2 * 10 * 8 * 7, "{one}");
 }
 
-/// A batch big enough for the rows to run in parallel gives every sample what it gets
-/// alone (on the serial path): outputs, input gradients and summed weight gradients.
+/// A batch big enough for its steps to run in parallel (130 hidden units: two blocks of
+/// units, see blocks.rs) gives every sample what it gets alone (on the serial path):
+/// outputs, input gradients and summed weight gradients.
 #[test]
-fn parallel_rows_match_samples_run_alone() {
-    let op = lstm(16, 1, true);
-    let (n, shape) = (80, [80, 3, 2]);
+fn parallel_blocks_match_samples_run_alone() {
+    let op = lstm(130, 1, true);
+    let (n, shape) = (8, [8, 3, 2]);
     let x = randn(&shape, 3);
-    let g = randn(&[n, 3, 32], 4);
+    let g = randn(&[n, 3, 260], 4);
     let params = default_params(&op, &[&shape], 5);
     let p: Vec<&Tensor> = params.iter().collect();
     let ctx = Ctx::train(0);
@@ -221,12 +225,12 @@ fn parallel_rows_match_samples_run_alone() {
     let mut dw = Tensor::zeros(params[1].shape());
     for i in 0..n {
         let xi = Tensor::new(&[1, 3, 2], x.data()[i * 6..][..6].to_vec()).unwrap();
-        let gi = Tensor::new(&[1, 3, 32], g.data()[i * 96..][..96].to_vec()).unwrap();
+        let gi = Tensor::new(&[1, 3, 260], g.data()[i * 780..][..780].to_vec()).unwrap();
         let f = op.forward(&ctx, &[&xi], &p).unwrap();
         let b = op.backward(&ctx, &[&xi], &p, &f, &gi).unwrap();
         let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-5);
         assert!(
-            close(f.output.data(), &fwd.output.data()[i * 96..][..96]),
+            close(f.output.data(), &fwd.output.data()[i * 780..][..780]),
             "sample {i}"
         );
         let dx = bwd.inputs[0].as_ref().unwrap();
