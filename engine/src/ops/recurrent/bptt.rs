@@ -130,7 +130,10 @@ const PARALLEL_MIN_STEP_MACS: usize = 1 << 17;
 
 /// Threads for the steps of one direction: up to the pool's and the blocks' number.
 fn workers_for(d: &Dims, gates: usize, blocks: usize) -> usize {
-    if d.batch * d.hidden * gates * d.hidden >= PARALLEL_MIN_STEP_MACS {
+    let step_macs = [d.batch, d.hidden, gates, d.hidden]
+        .into_iter()
+        .fold(1usize, usize::saturating_mul);
+    if step_macs >= PARALLEL_MIN_STEP_MACS {
         rayon::current_num_threads().min(blocks)
     } else {
         1
