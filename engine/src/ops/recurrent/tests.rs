@@ -380,3 +380,38 @@ fn many_to_one_gradient_vanishes_back_through_time() {
         assert!(norms[0] < 0.05 * last, "vanished: {norms:?}");
     }
 }
+
+/// The blocks of units depend on the sizes only, so one pool thread and three give the
+/// same numbers bit for bit: outputs, input and weight gradients.
+#[test]
+fn same_numbers_on_any_thread_count() {
+    let op = lstm(130, 2, true);
+    let shape = [8, 3, 2];
+    let x = randn(&shape, 6);
+    let g = randn(&[8, 3, 260], 7);
+    let params = default_params(&op, &[&shape], 8);
+    let p: Vec<&Tensor> = params.iter().collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let ctx = Ctx::train(0);
+            let fwd = op.forward(&ctx, &[&x], &p).unwrap();
+            let bwd = op.backward(&ctx, &[&x], &p, &fwd, &g).unwrap();
+            let mut all = fwd.output.into_vec();
+            for t in bwd.inputs.into_iter().chain(bwd.params).flatten() {
+                all.extend(t.into_vec());
+            }
+            all
+        })
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(one.len(), three.len());
+    assert!(
+        one.iter()
+            .zip(&three)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+}
