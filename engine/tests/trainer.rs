@@ -288,6 +288,7 @@ fn a_phase_updates_only_its_nodes() {
         dampening: 0.0,
         nesterov: false,
         weight_decay: 0.0,
+        ema_momentum: None,
     };
     let out = rt
         .train_phase(vec![x.clone(), y.clone()], &[loss_b], &[side], &sgd)
