@@ -395,4 +395,33 @@ mod tests {
             &[0.8246490955352783, -1.959352970123291],
         );
     }
+
+    /// The moving average by hand: SGD(lr 0.1) moves p to p1 = [0.95, -1.9], p2 = [0.925,
+    /// -1.95], p3 = [0.975, -2.05]; with momentum 0.5 the average starts at p1, then
+    /// 0.5·ema + 0.5·p: [0.9375, -1.925], then [0.95625, -1.9875].
+    #[test]
+    fn ema_averages_the_parameter_after_each_step() {
+        let opt = Optimizer::Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            ema_momentum: Some(0.5),
+        };
+        let mut p = vec![1.0f32, -2.0];
+        let mut st = ParamState::default();
+        let want = [[0.95f32, -1.9], [0.9375, -1.925], [0.95625, -1.9875]];
+        for (g, w) in [[0.5f32, -1.0], [0.25, 0.5], [-0.5, 1.0]].iter().zip(want) {
+            update(&opt, opt.lr(), &mut p, g, &mut st, false);
+            close(&st.ema, &w);
+        }
+        close(&p, &[0.975, -2.05]);
+        // without ema_momentum no average is kept
+        let mut st = ParamState::default();
+        let mut plain = opt.clone();
+        plain.set_ema_momentum(None);
+        update(&plain, 0.1, &mut p, &[1.0, 1.0], &mut st, false);
+        assert!(st.ema.is_empty());
+    }
 }
