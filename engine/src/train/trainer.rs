@@ -166,7 +166,7 @@ pub struct Trainer {
     last_checkpoint_step: Option<u64>,
     /// Weights of the best validation loss not yet written to `best.safetensors` (moving
     /// averages in place of the parameters that keep one), and those parameters' names.
-    best_weights: Option<(Vec<(String, Tensor)>, Vec<String>)>,
+    best_weights: Option<(NamedTensors, Vec<String>)>,
     /// Opened at the first step; `resumed` says whether it continues an earlier log.
     metrics: Option<MetricsLog>,
     /// The runtime's statistics, for the TensorBoard histograms, when nobody else
@@ -976,6 +976,9 @@ impl Trainer {
         self.runtime.load_state_dict(&weights, &origin)
     }
 }
+
+/// Tensors by PyTorch-style name.
+type NamedTensors = Vec<(String, Tensor)>;
 
 /// The hash that ties a checkpoint to its network: the graph's text form without what
 /// does not change the network (training settings, layout, description), so a run can be
