@@ -1719,13 +1719,14 @@ const PHASES_GRAPH: &str = r#"(
         dataset: "spirals:train=500,valid=100",
         phases: [
             (name: "a", losses: ["loss_a"], updates: ["fc1", "logits"]),
-            (name: "b", losses: ["loss_b"], updates: ["side"], optimizer: Sgd(lr: 0.1, momentum: 0.9), every: 2),
+            (name: "b", losses: ["loss_b"], updates: ["side"], optimizer: Sgd(lr: 0.1, momentum: 0.9, ema_momentum: Some(0.9)), every: 2),
         ],
     ),
 )"#;
 
 /// Phases log their losses per step, and a run stopped part-way and resumed reproduces
-/// the uninterrupted run's metrics step for step (every phase's optimizer state is kept).
+/// the uninterrupted run's metrics step for step (every phase's optimizer state is kept)
+/// and its weights bit for bit (phase b's moving average too, which the weights hold).
 #[test]
 fn phases_log_their_losses_and_resume_exactly() {
     let dir = temp_dir("phases");
@@ -1758,9 +1759,56 @@ fn phases_log_their_losses_and_resume_exactly() {
     // stop mid-epoch 2 (max 19 steps: its third batch runs both phases, to step 20), resume
     let (code, _, err) = run(train().args(["--max-steps", "19", "--out"]).arg(&parts));
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(train().arg("--resume").arg(&parts));
+    let (code, out, err) = run(train().arg("--resume").arg(&parts));
     assert_eq!(code, 0, "{err}");
     assert_eq!(a, step_metrics(&parts));
+    assert!(
+        out.contains("moving average (ema_momentum) of 2 parameters: side.weight, side.bias"),
+        "{out}"
+    );
+    let load = |p: PathBuf| hyphae::train::checkpoint::Checkpoint::load(&p).unwrap();
+    let tensors = |ck: &hyphae::train::checkpoint::Checkpoint| {
+        let mut t: Vec<(String, Vec<f32>)> = (ck.tensors.iter())
+            .map(|(n, t)| (n.clone(), t.data().to_vec()))
+            .collect();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        t
+    };
+    let (w, p) = (
+        load(whole.join("weights.safetensors")),
+        load(parts.join("weights.safetensors")),
+    );
+    assert_eq!(
+        tensors(&w),
+        tensors(&p),
+        "the resumed run's weights, averages included"
+    );
+    assert_eq!(w.meta("averaged"), Some("side.weight,side.bias"));
+    // the last checkpoint keeps the raw parameters and the average apart
+    let mut cks: Vec<PathBuf> = (std::fs::read_dir(whole.join("checkpoints")).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    cks.sort();
+    let ck = load(cks.pop().unwrap());
+    let (raw, avg) = (
+        ck.get("side.weight").unwrap(),
+        ck.get("optim.side.weight.ema").unwrap(),
+    );
+    assert_eq!(avg.data(), w.get("side.weight").unwrap().data());
+    assert_ne!(raw.data(), avg.data());
+    assert_eq!(
+        ck.get("fc1.weight").unwrap().data(),
+        w.get("fc1.weight").unwrap().data()
+    );
+    // a bad moving-average momentum is a checked error naming the phase and field
+    let bad = PHASES_GRAPH.replace("Some(0.9)", "Some(1.5)");
+    std::fs::write(&graph, bad).unwrap();
+    let (code, _, err) = run(hyphae().arg("check").arg(&graph));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("phases `b`: optimizer.ema_momentum: must be in [0, 1), got 1.5"),
+        "{err}"
+    );
     // a bad phase is a checked error naming it
     let bad = PHASES_GRAPH.replace("updates: [\"side\"]", "updates: [\"logits\"]");
     std::fs::write(&graph, bad).unwrap();

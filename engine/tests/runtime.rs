@@ -138,6 +138,7 @@ fn gradient_clipping() {
             dampening: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            ema_momentum: None,
         };
         rt.train_step(big()).unwrap();
         // With plain SGD at lr 1 the update equals the clipped gradient.

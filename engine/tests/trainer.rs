@@ -288,6 +288,7 @@ fn a_phase_updates_only_its_nodes() {
         dampening: 0.0,
         nesterov: false,
         weight_decay: 0.0,
+        ema_momentum: None,
     };
     let out = rt
         .train_phase(vec![x.clone(), y.clone()], &[loss_b], &[side], &sgd)
@@ -319,4 +320,72 @@ fn a_phase_updates_only_its_nodes() {
     for ((name, a), (_, b)) in before.iter().zip(rt.state_dict()) {
         assert_eq!(a.data() != b.data(), name.starts_with("fc1."), "{name}");
     }
+}
+
+/// `ema_momentum` on a phase's optimizer averages that phase's parameters alone, step by
+/// step (ema = m·ema + (1 − m)·p, starting at the parameters after the first step), and
+/// the weights the run writes hold the average in place of those parameters.
+#[test]
+fn a_phase_with_ema_momentum_averages_its_parameters() {
+    let text = r#"(
+    version: 1,
+    inputs: [(name: "point", shape: [2]), (name: "label", shape: [], source: Labels)],
+    nodes: [
+        (name: "fc1", op: Linear(out_features: 4), inputs: ["point"]),
+        (name: "logits", op: Linear(out_features: 2), inputs: ["fc1"]),
+        (name: "loss", op: CrossEntropyLoss(), inputs: ["logits", "label"]),
+    ],
+    training: (optimizer: Adam(lr: 0.1), batch_size: 8, seed: 1),
+)"#;
+    let graph = ValidGraph::from_ron(text, "ema.ron").unwrap();
+    let (fc1, loss) = (
+        graph.node_index("fc1").unwrap(),
+        graph.node_index("loss").unwrap(),
+    );
+    let mut rt = hyphae::ecs::Runtime::new(graph).unwrap();
+    let x = hyphae::Tensor::new(&[2, 2], vec![0.5, -1.0, 2.0, 0.3]).unwrap();
+    let y = hyphae::Tensor::new(&[2], vec![1.0, 0.0]).unwrap();
+    let opt: hyphae::graph::Optimizer =
+        ron::from_str("Adam(lr: 0.1, betas: (0.5, 0.999), ema_momentum: Some(0.75))").unwrap();
+    let mut ema: Option<Vec<Vec<f32>>> = None;
+    for _ in 0..4 {
+        rt.train_phase(vec![x.clone(), y.clone()], &[loss], &[fc1], &opt)
+            .unwrap();
+        let now: Vec<Vec<f32>> = (rt.state_dict().into_iter())
+            .filter(|(n, _)| n.starts_with("fc1."))
+            .map(|(_, t)| t.data().to_vec())
+            .collect();
+        ema = Some(match ema {
+            None => now,
+            Some(e) => (e.iter().zip(&now))
+                .map(|(e, p)| e.iter().zip(p).map(|(e, p)| 0.75 * e + 0.25 * p).collect())
+                .collect(),
+        });
+    }
+    let ema = ema.unwrap();
+    let kept = rt.ema_state();
+    let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["fc1.weight", "fc1.bias"],
+        "only the phase's parameters"
+    );
+    for ((_, got), want) in kept.iter().zip(&ema) {
+        assert_eq!(got.data(), want.as_slice());
+    }
+    let (averaged, replaced) = rt.averaged_state_dict();
+    assert_eq!(replaced, ["fc1.weight", "fc1.bias"]);
+    for ((name, avg), (_, raw)) in averaged.iter().zip(rt.state_dict()) {
+        assert_eq!(avg.shape(), raw.shape(), "{name}");
+        match name.as_str() {
+            "fc1.weight" => assert_eq!(avg.data(), ema[0].as_slice()),
+            "fc1.bias" => assert_eq!(avg.data(), ema[1].as_slice()),
+            _ => assert_eq!(avg.data(), raw.data(), "{name}"),
+        }
+    }
+    assert_ne!(
+        ema[0].as_slice(),
+        rt.state_dict()[0].1.data(),
+        "the average lags"
+    );
 }

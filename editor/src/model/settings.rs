@@ -35,6 +35,11 @@ pub fn check(t: &Training) -> Result<(), String> {
             (0.0, *weight_decay)
         }
     };
+    if let Some(m) = t.optimizer.ema_momentum()
+        && !(0.0..1.0).contains(&m)
+    {
+        return Err(format!("ema_momentum must be in [0, 1), not {m}"));
+    }
     if !(momentum.is_finite() && momentum >= 0.0) {
         return Err(format!("momentum must be a number ≥ 0, not {momentum}"));
     }

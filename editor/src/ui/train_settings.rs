@@ -21,11 +21,12 @@ pub fn show(ui: &mut Ui, core: &EditorCore, st: &mut UiState, q: &mut Queue) {
         .num_columns(2)
         .show(ui, |ui| {
             let label = ui.label("optimizer").id;
-            let lr = t.optimizer.lr();
+            let (lr, ema) = (t.optimizer.lr(), t.optimizer.ema_momentum());
             egui::ComboBox::from_id_salt("optimizer")
                 .selected_text(t.optimizer.name())
                 .show_ui(ui, |ui| {
-                    for o in optimizers(lr) {
+                    for mut o in optimizers(lr) {
+                        o.set_ema_momentum(ema);
                         let name = o.name();
                         if ui
                             .selectable_label(t.optimizer.name() == name, name)
@@ -187,18 +188,21 @@ fn optimizers(lr: f32) -> [Optimizer; 4] {
             dampening: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            ema_momentum: None,
         },
         Optimizer::Adam {
             lr,
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
+            ema_momentum: None,
         },
         Optimizer::AdamW {
             lr,
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 1e-2,
+            ema_momentum: None,
         },
         Optimizer::RmsProp {
             lr,
@@ -206,6 +210,7 @@ fn optimizers(lr: f32) -> [Optimizer; 4] {
             eps: 1e-8,
             momentum: 0.0,
             weight_decay: 0.0,
+            ema_momentum: None,
         },
     ]
 }
@@ -256,6 +261,10 @@ fn optimizer_fields(ui: &mut Ui, o: &mut Optimizer) {
             float(ui, "weight_decay", weight_decay);
         }
     }
+    // The weights a run writes hold the parameters' moving average; 0 keeps none.
+    let mut m = o.ema_momentum().unwrap_or(0.0);
+    float(ui, "ema_momentum", &mut m);
+    o.set_ema_momentum((m != 0.0).then_some(m));
 }
 
 fn schedules() -> [Schedule; 4] {

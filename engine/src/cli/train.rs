@@ -207,6 +207,14 @@ pub fn train(a: TrainArgs) -> Result<i32> {
     .filter(|f| out.join(f).exists())
     .collect();
     println!("run folder: {} ({})", out.display(), files.join(", "));
+    let averaged = trainer.averaged_params();
+    if !averaged.is_empty() {
+        println!(
+            "best.safetensors and weights.safetensors hold the moving average (ema_momentum) of {} parameters: {} (checkpoints hold the raw values too)",
+            averaged.len(),
+            averaged.join(", ")
+        );
+    }
     Ok(match finish {
         Finish::Completed | Finish::MaxSteps => 0,
         Finish::Interrupted => 130,

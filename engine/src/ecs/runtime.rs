@@ -1,6 +1,8 @@
 //! `Runtime`: a validated graph turned into a bevy `World` plus the schedules that train
 //! and evaluate it.
 
+mod averages;
+
 use super::components::*;
 use super::events::TrainEvent;
 use super::model::Model;

@@ -302,13 +302,14 @@ fn conv_workspace(info: &super::NodeInfo, in_shapes: &[&[usize]]) -> u128 {
     taps.saturating_mul(out.max(inp)).saturating_mul(F32)
 }
 
-/// Tensors of optimizer state per trainable parameter.
+/// Tensors of optimizer state per trainable parameter (the moving average included).
 fn optimizer_states(opt: &Optimizer) -> u128 {
-    match *opt {
+    let moments = match *opt {
         Optimizer::Sgd { momentum, .. } => u128::from(momentum != 0.0),
         Optimizer::Adam { .. } | Optimizer::AdamW { .. } => 2,
         Optimizer::RmsProp { momentum, .. } => 1 + u128::from(momentum > 0.0),
-    }
+    };
+    moments + u128::from(opt.ema_momentum().is_some())
 }
 
 /// The limit set by `--memory-limit` (0: not set).

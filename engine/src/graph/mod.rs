@@ -4,6 +4,7 @@
 pub mod format;
 pub mod infer;
 pub mod memory;
+mod optimizer_checks;
 pub mod phases;
 pub mod summary;
 pub mod training;

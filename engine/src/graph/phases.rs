@@ -59,6 +59,9 @@ pub fn problems(phases: &[Phase], nodes: &[(&str, bool, bool)]) -> Vec<(String, 
         if let Err(m) = at_least_one(p.every) {
             bad(format!("every {m}"));
         }
+        for (field, message) in p.optimizer.iter().flat_map(Optimizer::problems) {
+            bad(format!("optimizer.{field}: {message}"));
+        }
         if p.losses.is_empty() {
             bad("losses is empty: name the loss nodes this phase minimises".into());
         }

@@ -17,6 +17,10 @@ pub enum Optimizer {
         nesterov: bool,
         #[serde(default)]
         weight_decay: f32,
+        /// Keep an exponential moving average of the parameters this optimizer updates
+        /// (Keras's `ema_momentum`); the weights files a run writes hold the average.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ema_momentum: Option<f32>,
     },
     Adam {
         lr: f32,
@@ -26,6 +30,10 @@ pub enum Optimizer {
         eps: f32,
         #[serde(default)]
         weight_decay: f32,
+        /// Keep an exponential moving average of the parameters this optimizer updates
+        /// (Keras's `ema_momentum`); the weights files a run writes hold the average.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ema_momentum: Option<f32>,
     },
     AdamW {
         lr: f32,
@@ -35,6 +43,10 @@ pub enum Optimizer {
         eps: f32,
         #[serde(default = "default_adamw_decay")]
         weight_decay: f32,
+        /// Keep an exponential moving average of the parameters this optimizer updates
+        /// (Keras's `ema_momentum`); the weights files a run writes hold the average.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ema_momentum: Option<f32>,
     },
     RmsProp {
         lr: f32,
@@ -46,6 +58,10 @@ pub enum Optimizer {
         momentum: f32,
         #[serde(default)]
         weight_decay: f32,
+        /// Keep an exponential moving average of the parameters this optimizer updates
+        /// (Keras's `ema_momentum`); the weights files a run writes hold the average.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ema_momentum: Option<f32>,
     },
 }
 
@@ -73,6 +89,7 @@ impl Default for Optimizer {
             dampening: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            ema_momentum: None,
         }
     }
 }
@@ -259,14 +276,14 @@ impl Default for Training {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SettingProblem {
     /// Path of the setting inside `training`, e.g. `optimizer.betas`.
-    pub setting: &'static str,
+    pub setting: String,
     pub message: String,
 }
 
 impl SettingProblem {
     /// The setting's own field name (`betas`), to find it in the file.
-    pub fn field(&self) -> &'static str {
-        self.setting.rsplit('.').next().unwrap_or(self.setting)
+    pub fn field(&self) -> &str {
+        self.setting.rsplit('.').next().unwrap_or(&self.setting)
     }
 }
 
@@ -310,63 +327,20 @@ impl Training {
     /// Every setting outside its range (NaN and infinities included), so that training
     /// never starts with values that would crash it or silently train nothing.
     pub fn problems(&self) -> Vec<SettingProblem> {
-        let mut out = Vec::new();
+        let mut out: Vec<SettingProblem> = (self.optimizer.problems().into_iter())
+            .map(|(field, message)| SettingProblem {
+                setting: format!("optimizer.{field}"),
+                message,
+            })
+            .collect();
         let mut check = |setting: &'static str, r: std::result::Result<(), String>| {
             if let Err(message) = r {
-                out.push(SettingProblem { setting, message });
+                out.push(SettingProblem {
+                    setting: setting.to_string(),
+                    message,
+                });
             }
         };
-        check("optimizer.lr", positive(self.optimizer.lr()));
-        match self.optimizer {
-            Optimizer::Sgd {
-                momentum,
-                dampening,
-                nesterov,
-                weight_decay,
-                ..
-            } => {
-                check("optimizer.momentum", non_negative(momentum));
-                check("optimizer.dampening", non_negative(dampening));
-                check("optimizer.weight_decay", non_negative(weight_decay));
-                if nesterov && !(momentum > 0.0 && dampening == 0.0) {
-                    check(
-                        "optimizer.nesterov",
-                        Err("needs momentum > 0 and dampening 0 (as in PyTorch)".into()),
-                    );
-                }
-            }
-            Optimizer::Adam {
-                betas,
-                eps,
-                weight_decay,
-                ..
-            }
-            | Optimizer::AdamW {
-                betas,
-                eps,
-                weight_decay,
-                ..
-            } => {
-                check(
-                    "optimizer.betas",
-                    fraction(betas.0).and_then(|_| fraction(betas.1)),
-                );
-                check("optimizer.eps", positive(eps));
-                check("optimizer.weight_decay", non_negative(weight_decay));
-            }
-            Optimizer::RmsProp {
-                alpha,
-                eps,
-                momentum,
-                weight_decay,
-                ..
-            } => {
-                check("optimizer.alpha", fraction(alpha));
-                check("optimizer.eps", positive(eps));
-                check("optimizer.momentum", non_negative(momentum));
-                check("optimizer.weight_decay", non_negative(weight_decay));
-            }
-        }
         match self.schedule {
             Schedule::Constant => {}
             Schedule::Step { step_size, gamma } => {
@@ -412,6 +386,7 @@ mod tests {
                 betas: (0.9, 1.0),
                 eps: 0.0,
                 weight_decay: -1.0,
+                ema_momentum: Some(1.0),
             },
             schedule: Schedule::Step {
                 step_size: 0,
@@ -428,6 +403,7 @@ mod tests {
             "optimizer.betas: must be in [0, 1), got 1",
             "optimizer.eps: must be a finite number > 0, got 0",
             "optimizer.weight_decay: must be a finite number ≥ 0, got -1",
+            "optimizer.ema_momentum: must be in [0, 1), got 1",
             "schedule.step_size: must be at least 1, got 0",
             "schedule.gamma: must be a finite number > 0, got inf",
             "clip: must be a finite number > 0, got -1",
@@ -436,7 +412,7 @@ mod tests {
         ] {
             assert!(p.iter().any(|x| x == want), "{want} not in {p:#?}");
         }
-        assert_eq!(p.len(), 9, "{p:#?}");
+        assert_eq!(p.len(), 10, "{p:#?}");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub struct ParamState {
     pub buf1: Vec<f32>,
     /// Adam's second moment, RMSprop's momentum buffer.
     pub buf2: Vec<f32>,
+    /// Exponential moving average of the parameter after each step (empty: none kept).
+    pub ema: Vec<f32>,
 }
 
 /// Elements per work item. Chunks have a fixed size, not one per thread, so the update-norm
@@ -165,7 +167,22 @@ pub fn update(
     } else {
         jobs.into_iter().map(run).collect()
     };
+    if let Some(m) = opt.ema_momentum() {
+        average(m, &mut state.ema, value);
+    }
     sums.iter().sum()
+}
+
+/// `ema = m·ema + (1 − m)·value`, the average starting at the value after the first step
+/// (as Keras's `use_ema` and PyTorch's `AveragedModel` do).
+fn average(m: f32, ema: &mut Vec<f32>, value: &[f32]) {
+    if ema.len() != value.len() {
+        *ema = value.to_vec();
+        return;
+    }
+    for (e, &v) in ema.iter_mut().zip(value) {
+        *e = m * *e + (1.0 - m) * v;
+    }
 }
 
 /// Applies `rule` to one chunk; `b1`/`b2` are the chunk's moment buffers (empty when the rule
@@ -311,6 +328,7 @@ mod tests {
                 dampening: 0.0,
                 nesterov: false,
                 weight_decay: 0.0,
+                ema_momentum: None,
             }),
             &[0.9750000238418579, -2.049999952316284],
         );
@@ -322,6 +340,7 @@ mod tests {
                 dampening: 0.0,
                 nesterov: false,
                 weight_decay: 0.01,
+                ema_momentum: None,
             }),
             &[0.8616097569465637, -1.9131195545196533],
         );
@@ -333,6 +352,7 @@ mod tests {
                 dampening: 0.0,
                 nesterov: true,
                 weight_decay: 0.0,
+                ema_momentum: None,
             }),
             &[0.8552999496459961, -1.981600046157837],
         );
@@ -347,6 +367,7 @@ mod tests {
                 betas: (0.9, 0.999),
                 eps: 1e-8,
                 weight_decay: 0.0,
+                ema_momentum: None,
             }),
             &[0.7957037687301636, -1.9006359577178955],
         );
@@ -357,6 +378,7 @@ mod tests {
                 betas: (0.9, 0.999),
                 eps: 1e-8,
                 weight_decay: 0.1,
+                ema_momentum: None,
             }),
             &[0.7689249515533447, -1.8434903621673584],
         );
@@ -368,8 +390,38 @@ mod tests {
                 eps: 1e-8,
                 momentum: 0.5,
                 weight_decay: 0.0,
+                ema_momentum: None,
             }),
             &[0.8246490955352783, -1.959352970123291],
         );
+    }
+
+    /// The moving average by hand: SGD(lr 0.1) moves p to p1 = [0.95, -1.9], p2 = [0.925,
+    /// -1.95], p3 = [0.975, -2.05]; with momentum 0.5 the average starts at p1, then
+    /// 0.5·ema + 0.5·p: [0.9375, -1.925], then [0.95625, -1.9875].
+    #[test]
+    fn ema_averages_the_parameter_after_each_step() {
+        let opt = Optimizer::Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            ema_momentum: Some(0.5),
+        };
+        let mut p = vec![1.0f32, -2.0];
+        let mut st = ParamState::default();
+        let want = [[0.95f32, -1.9], [0.9375, -1.925], [0.95625, -1.9875]];
+        for (g, w) in [[0.5f32, -1.0], [0.25, 0.5], [-0.5, 1.0]].iter().zip(want) {
+            update(&opt, opt.lr(), &mut p, g, &mut st, false);
+            close(&st.ema, &w);
+        }
+        close(&p, &[0.975, -2.05]);
+        // without ema_momentum no average is kept
+        let mut st = ParamState::default();
+        let mut plain = opt.clone();
+        plain.set_ema_momentum(None);
+        update(&plain, 0.1, &mut p, &[1.0, 1.0], &mut st, false);
+        assert!(st.ema.is_empty());
     }
 }

@@ -164,8 +164,9 @@ pub struct Trainer {
     last_checkpoint: Instant,
     /// Optimizer step of the last checkpoint saved or resumed from.
     last_checkpoint_step: Option<u64>,
-    /// Weights of the best validation loss not yet written to `best.safetensors`.
-    best_weights: Option<Vec<(String, Tensor)>>,
+    /// Weights of the best validation loss not yet written to `best.safetensors` (moving
+    /// averages in place of the parameters that keep one), and those parameters' names.
+    best_weights: Option<(NamedTensors, Vec<String>)>,
     /// Opened at the first step; `resumed` says whether it continues an earlier log.
     metrics: Option<MetricsLog>,
     /// The runtime's statistics, for the TensorBoard histograms, when nobody else
@@ -506,7 +507,7 @@ impl Trainer {
         self.batch_in_epoch = 0;
         if self.best_valid.is_none_or(|b| report.valid.loss < b) {
             self.best_valid = Some(report.valid.loss);
-            self.best_weights = Some(self.runtime.state_dict());
+            self.best_weights = Some(self.runtime.averaged_state_dict());
         }
         let last = self.epoch as usize >= self.opts.epochs;
         if self.opts.out_dir.is_some() && (last || report.seconds >= 1.0 || self.checkpoint_due()) {
@@ -732,17 +733,36 @@ impl Trainer {
         Ok(())
     }
 
-    /// Weights and buffers only, PyTorch names: for `eval`, `predict` and PyTorch.
+    /// Weights and buffers only, PyTorch names: for `eval`, `predict` and PyTorch. A
+    /// parameter whose optimizer keeps a moving average (`ema_momentum`) is written as that
+    /// average; the file's metadata `averaged` lists them.
     pub fn save_weights_to(&mut self, path: &Path) -> Result<()> {
-        let tensors = self.runtime.state_dict();
-        self.save_tensors(tensors, path)
+        let (tensors, averaged) = self.runtime.averaged_state_dict();
+        self.save_tensors(tensors, &averaged, path)
     }
 
-    fn save_tensors(&mut self, tensors: Vec<(String, Tensor)>, path: &Path) -> Result<()> {
+    /// The parameters whose moving average the weights files hold instead of their value.
+    pub fn averaged_params(&mut self) -> Vec<String> {
+        self.runtime
+            .ema_state()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    fn save_tensors(
+        &mut self,
+        tensors: Vec<(String, Tensor)>,
+        averaged: &[String],
+        path: &Path,
+    ) -> Result<()> {
         let mut ck = Checkpoint {
             tensors,
             ..Checkpoint::default()
         };
+        if !averaged.is_empty() {
+            ck.metadata.insert("averaged".into(), averaged.join(","));
+        }
         ck.metadata
             .insert("graph_hash".into(), self.graph_hash.clone());
         ck.metadata
@@ -753,9 +773,9 @@ impl Trainer {
 
     /// Writes the best weights not yet written to `best.safetensors`.
     fn write_best(&mut self) -> Result<()> {
-        if let Some(best) = self.best_weights.take() {
+        if let Some((best, averaged)) = self.best_weights.take() {
             let path = self.run_path("best.safetensors")?;
-            self.save_tensors(best, &path)?;
+            self.save_tensors(best, &averaged, &path)?;
         }
         Ok(())
     }
@@ -779,6 +799,9 @@ impl Trainer {
             }
             ck.metadata
                 .insert(format!("optim.{name}.steps"), steps.to_string());
+        }
+        for (name, avg) in self.runtime.ema_state() {
+            ck.tensors.push((format!("optim.{name}.ema"), avg));
         }
         let meta = [
             ("graph_hash", self.graph_hash.clone()),
@@ -857,6 +880,12 @@ impl Trainer {
             state.push((name, steps, bufs));
         }
         self.runtime.load_optimizer_state(&state)?;
+        let averages: Vec<(String, Tensor)> = (self.runtime.state_dict().into_iter())
+            .filter_map(|(name, _)| {
+                Some((name.clone(), ck.get(&format!("optim.{name}.ema"))?.clone()))
+            })
+            .collect();
+        self.runtime.load_ema_state(&averages)?;
         let step = ck.meta_u64("step", &path)?;
         let batch_in_epoch = ck.meta_u64("batch_in_epoch", &path)? as usize;
         let changes = self.setting_changes(&ck);
@@ -947,6 +976,9 @@ impl Trainer {
         self.runtime.load_state_dict(&weights, &origin)
     }
 }
+
+/// Tensors by PyTorch-style name.
+type NamedTensors = Vec<(String, Tensor)>;
 
 /// The hash that ties a checkpoint to its network: the graph's text form without what
 /// does not change the network (training settings, layout, description), so a run can be

@@ -216,6 +216,10 @@ impl Trainer {
                 .filter(|(n, _, _)| report.carried.contains(n))
                 .collect();
             self.runtime.load_optimizer_state(&state)?;
+            let averages: Vec<_> = (old.runtime.ema_state().into_iter())
+                .filter(|(n, _)| report.carried.contains(n))
+                .collect();
+            self.runtime.load_ema_state(&averages)?;
         }
         if was.optimizer.lr() == now.optimizer.lr() {
             let lr = old.runtime.base_lr();
