@@ -8,9 +8,9 @@
 //! into the projections' gradients, one GEMM carries `dh` to the previous step, and the
 //! weight gradients of all steps are one GEMM each after the loop.
 //!
-//! Within a step the hidden units are split into blocks ([`GateBlocks`]): a block's share
+//! Within a step the hidden units are split into blocks (`blocks.rs`): a block's share
 //! of the step GEMM and its gate maths need only its own gate columns, so the blocks of a
-//! step run on several threads at once ([`run_phased`]), meeting once per step.
+//! step run on several threads at once (`phased.rs`), meeting once per step.
 
 use super::blocks::GateBlocks;
 use super::phased::{Shared, run_phased};
