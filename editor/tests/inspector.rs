@@ -72,7 +72,7 @@ fn the_settings_learning_rate_refuses_bad_values_and_never_clamps() {
     assert_eq!(lr(&h), 0.1);
     enter_text(&mut h, "lr", "0");
     assert_eq!(lr(&h), 0.1, "0 refused");
-    h.get_by_label_contains("must be a number > 0");
+    h.get_by_label_contains("optimizer.lr must be a finite number > 0");
     enter_text(&mut h, "lr", "-1");
     assert_eq!(lr(&h), 0.1, "negative refused");
     enter_text(&mut h, "lr", "abc");
