@@ -4,6 +4,11 @@ classifier trained by `hyphae train graphs/mnist_cnn.ron` gives a top-class prob
 no mode collapse).
 
 Usage: python engine/benches/dcgan_acceptance.py HYPHAE DCGAN_WEIGHTS CNN_WEIGHTS [SEED] [GRAPH]
+       [TEMPERATURE]
+
+TEMPERATURE (default 1, the distribution the generator was trained on) is passed to
+`hyphae sample --temperature`: below 1 it trades variety for likelier digits (BigGAN's
+truncation); the acceptance figure is the one at 1.
 
 It runs `hyphae sample` for 1,000 samples of node `fake` (a PNG grid, 8-bit pixels), cuts
 the grid into digits, standardises them as `mnist:` does ((x - 0.1307) / 0.3081), writes
@@ -39,11 +44,12 @@ def main():
     hyphae, dcgan_w, cnn_w = sys.argv[1:4]
     seed = sys.argv[4] if len(sys.argv) > 4 else "0"
     graph = sys.argv[5] if len(sys.argv) > 5 else "graphs/dcgan.ron"
+    temperature = sys.argv[6] if len(sys.argv) > 6 else "1"
     tmp = tempfile.mkdtemp()
     grid = f"{tmp}/samples.png"
     subprocess.run(
         [hyphae, "sample", graph, "--weights", dcgan_w, "--node", "fake", "--allow-extra-weights",
-         "--n", str(N), "--columns", str(COLS), "--seed", seed, "--out", grid],
+         "--n", str(N), "--columns", str(COLS), "--seed", seed, "--temperature", temperature, "--out", grid],
         check=True,
     )
     img = np.asarray(Image.open(grid).convert("L"), dtype=np.float32) / 255.0

@@ -1658,6 +1658,47 @@ fn sample_writes_image_grids_of_a_node() {
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let img = image::open(&a).unwrap();
     assert_eq!((img.width(), img.height()), (2 * 30 + 2, 2 * 30 + 2));
+    // --temperature scales the draws: 0.5 changes the images, 0 decodes the prior's mean
+    // into four equal tiles
+    let tile = |img: &image::GrayImage, k: u32| -> Vec<u8> {
+        let (x0, y0) = (2 + (k % 2) * 30, 2 + (k / 2) * 30);
+        (0..28)
+            .flat_map(|y| (0..28).map(move |x| img.get_pixel(x0 + x, y0 + y).0[0]))
+            .collect()
+    };
+    let (half, zero) = (dir.join("half.png"), dir.join("zero.png"));
+    for (t, p) in [("0.5", &half), ("0", &zero)] {
+        let (code, _, err) = sample(
+            &[
+                "--node",
+                "dec2",
+                "--noise",
+                "code",
+                "--n",
+                "4",
+                "--seed",
+                "3",
+                "--temperature",
+                t,
+            ],
+            p,
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&half).unwrap());
+    let zero = image::open(&zero).unwrap().to_luma8();
+    assert!((1..4).all(|k| tile(&zero, k) == tile(&zero, 0)));
+    assert_ne!(tile(&img.to_luma8(), 1), tile(&img.to_luma8(), 0));
+    // a temperature with no normal draws to scale is an error, not ignored
+    let (code, _, err) = sample(
+        &["--node", "reconstruction", "--temperature", "0.5"],
+        &dir.join("t.png"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--temperature") && err.contains("`reconstruction`"),
+        "{err}"
+    );
     // clear errors: no such node, not an image, a shape of the wrong size
     let bad = dir.join("bad.png");
     let (code, _, err) = sample(&["--node", "nope"], &bad);
@@ -1690,6 +1731,23 @@ fn sample_writes_image_grids_of_a_node() {
         ],
         &["--image-shape", "CxHxW"],
     );
+    for t in ["-1", "nan", "11"] {
+        expect_usage_error(
+            &[
+                "sample",
+                "graphs/autoencoder.ron",
+                "--weights",
+                weights.to_str().unwrap(),
+                "--node",
+                "dec2",
+                "--temperature",
+                t,
+                "--out",
+                "x.png",
+            ],
+            &["--temperature", "from 0 to 10"],
+        );
+    }
     assert!(!bad.exists());
 }
 

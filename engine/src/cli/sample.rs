@@ -2,7 +2,7 @@
 //! VAE's decodings of prior draws, reconstructions, super-resolved images).
 //!
 //! The graph runs forward in eval mode on `n` samples: noise inputs and `--noise` nodes
-//! are drawn from `--seed`; data inputs, only where the node depends on them, are the
+//! are drawn from `--seed` (normal draws scaled by `--temperature`); data inputs, only where the node depends on them, are the
 //! first `n` samples of the run's validation split (the data spec and split seed recorded
 //! in the weights file, as `eval` uses them).
 
@@ -41,6 +41,11 @@ pub struct SampleArgs {
     /// VAE's code node, to decode samples from the prior.
     #[arg(long = "noise")]
     noise_nodes: Vec<String>,
+    /// Scales the standard-normal draws (`Noise` inputs and --noise nodes): below 1 trades
+    /// variety for likelier samples (BigGAN's truncation, Glow's temperature); 0 draws
+    /// every sample at the distribution's mean.
+    #[arg(long, default_value_t = 1.0, value_parser = temperature, allow_hyphen_values = true)]
+    temperature: f32,
     /// Per-sample image shape CxHxW (C = 1 or 3) of a flat output; default: the output's
     /// own `[C, H, W]`, or a square `1xSxS` for a flat output of S² values.
     #[arg(long, value_parser = parse_image_shape)]
@@ -68,6 +73,13 @@ fn sample_count(s: &str) -> std::result::Result<usize, String> {
         return Err(format!("must be at most {MAX_SAMPLES}"));
     }
     Ok(n)
+}
+
+fn temperature(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(t) if t.is_finite() && (0.0..=10.0).contains(&t) => Ok(t),
+        _ => Err(format!("`{s}`: expected a number from 0 to 10")),
+    }
 }
 
 /// `CxHxW`, each at least 1.
@@ -157,6 +169,27 @@ pub fn sample(a: SampleArgs) -> Result<i32> {
         (None, None)
     };
     let n = features.as_ref().map_or(a.n, |f| f.dim(0));
+    let normal_drawn = cut.len()
+        + g.file
+            .inputs
+            .iter()
+            .zip(&needed)
+            .filter(|(d, need)| **need && d.source == Source::Noise)
+            .count();
+    if a.temperature != 1.0 && normal_drawn == 0 {
+        return Err(Error::Other(format!(
+            "--temperature {} scales standard-normal draws, and node `{}` depends on none \
+             (no `Noise` input feeds it and no --noise node is given)",
+            a.temperature, a.node
+        )));
+    }
+    let scaled = |t: Tensor| {
+        if a.temperature == 1.0 {
+            t
+        } else {
+            t.map(|v| v * a.temperature)
+        }
+    };
     let inputs: Vec<Tensor> = g
         .file
         .inputs
@@ -164,6 +197,7 @@ pub fn sample(a: SampleArgs) -> Result<i32> {
         .map(|decl| match decl.source {
             Source::Features => features.clone(),
             Source::Labels => labels.clone(),
+            Source::Noise => Source::Noise.draw(n, &decl.shape, a.seed, 0).map(&scaled),
             noise => noise.draw(n, &decl.shape, a.seed, 0),
         })
         .map(|t| t.unwrap_or_else(|| Tensor::zeros(&[0])))
@@ -176,7 +210,7 @@ pub fn sample(a: SampleArgs) -> Result<i32> {
             if let Some(b) = shape.first_mut() {
                 *b = n;
             }
-            (i, Tensor::normal(&shape, 0.0, 1.0, &mut rng))
+            (i, scaled(Tensor::normal(&shape, 0.0, 1.0, &mut rng)))
         })
         .collect();
     let model = rt.model();
