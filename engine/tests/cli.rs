@@ -1716,22 +1716,13 @@ fn sample_writes_image_grids_of_a_node() {
     let (code, _, err) = sample(&["--node", "dec2", "--image-shape", "1x28x27"], &bad);
     assert_eq!(code, 1);
     assert!(err.contains("784"), "{err}");
-    expect_usage_error(
-        &[
-            "sample",
-            "graphs/autoencoder.ron",
-            "--weights",
-            weights.to_str().unwrap(),
-            "--node",
-            "dec2",
-            "--image-shape",
-            "28x28",
-            "--out",
-            "x.png",
-        ],
-        &["--image-shape", "CxHxW"],
-    );
-    for t in ["-1", "nan", "11"] {
+    // usage errors name the flag and what it takes
+    for (flag, value, hint) in [
+        ("--image-shape", "28x28", "CxHxW"),
+        ("--temperature", "-1", "from 0 to 10"),
+        ("--temperature", "nan", "from 0 to 10"),
+        ("--temperature", "11", "from 0 to 10"),
+    ] {
         expect_usage_error(
             &[
                 "sample",
@@ -1740,12 +1731,12 @@ fn sample_writes_image_grids_of_a_node() {
                 weights.to_str().unwrap(),
                 "--node",
                 "dec2",
-                "--temperature",
-                t,
+                flag,
+                value,
                 "--out",
                 "x.png",
             ],
-            &["--temperature", "from 0 to 10"],
+            &[flag, hint],
         );
     }
     assert!(!bad.exists());
