@@ -331,26 +331,27 @@ impl Runtime {
 
     /// Every parameter and buffer, by PyTorch-style name, in graph order.
     pub fn state_dict(&mut self) -> Vec<(String, Tensor)> {
-        let order = self.world.resource::<Topology>().params.clone();
-        order
-            .iter()
-            .filter_map(|&e| {
-                let p = self.world.get::<Param>(e)?;
-                let v = self.world.get::<Value>(e)?;
-                Some((p.name.clone(), v.0.clone()))
-            })
-            .collect()
+        self.read_params(|e| Some(e.get::<Value>()?.0.clone()))
     }
 
     /// Parameter gradients from the last training step, by name (None: no gradient).
     pub fn grads(&mut self) -> Vec<(String, Option<Tensor>)> {
-        let order = self.world.resource::<Topology>().params.clone();
-        order
+        self.read_params(|e| Some(e.get::<Grad>()?.0.clone()))
+    }
+
+    /// `read` applied to each parameter's entity, in graph order, beside the parameter's
+    /// name; entities it returns None for are left out. The one walk every reader of
+    /// per-parameter state (values, gradients, optimizer state, averages) shares.
+    fn read_params<T>(&self, read: impl Fn(EntityRef) -> Option<T>) -> Vec<(String, T)> {
+        let world = &self.world;
+        world
+            .resource::<Topology>()
+            .params
             .iter()
             .filter_map(|&e| {
-                let p = self.world.get::<Param>(e)?;
-                let g = self.world.get::<Grad>(e)?;
-                Some((p.name.clone(), g.0.clone()))
+                let entity = world.get_entity(e).ok()?;
+                let name = entity.get::<Param>()?.name.clone();
+                Some((name, read(entity)?))
             })
             .collect()
     }
@@ -398,20 +399,18 @@ impl Runtime {
 
     /// The optimizer's state, per trainable parameter: (name, steps taken, moment buffers).
     pub fn optimizer_state(&mut self) -> Vec<(String, u64, Vec<Tensor>)> {
-        let order = self.world.resource::<Topology>().params.clone();
-        order
-            .iter()
-            .filter_map(|&e| {
-                let p = self.world.get::<Param>(e)?;
-                let s = &self.world.get::<OptState>(e)?.0;
-                let bufs = [&s.buf1, &s.buf2]
-                    .into_iter()
-                    .filter(|b| !b.is_empty())
-                    .filter_map(|b| Tensor::new(&[b.len()], b.clone()).ok())
-                    .collect();
-                Some((p.name.clone(), s.steps, bufs))
-            })
-            .collect()
+        self.read_params(|e| {
+            let s = &e.get::<OptState>()?.0;
+            let bufs = [&s.buf1, &s.buf2]
+                .into_iter()
+                .filter(|b| !b.is_empty())
+                .filter_map(|b| Tensor::new(&[b.len()], b.clone()).ok())
+                .collect::<Vec<_>>();
+            Some((s.steps, bufs))
+        })
+        .into_iter()
+        .map(|(name, (steps, bufs))| (name, steps, bufs))
+        .collect()
     }
 
     /// Restores optimizer state saved by [`Runtime::optimizer_state`]; parameters not

@@ -36,19 +36,13 @@ impl Runtime {
 
     /// Each parameter's moving average (flat), for those that keep one.
     pub fn ema_state(&mut self) -> Vec<(String, Tensor)> {
-        let order = self.world.resource::<Topology>().params.clone();
-        order
-            .iter()
-            .filter_map(|&e| {
-                let p = self.world.get::<Param>(e)?;
-                let s = &self.world.get::<OptState>(e)?.0;
-                if s.ema.is_empty() {
-                    return None;
-                }
-                let t = Tensor::new(&[s.ema.len()], s.ema.clone()).ok()?;
-                Some((p.name.clone(), t))
-            })
-            .collect()
+        self.read_params(|e| {
+            let s = &e.get::<OptState>()?.0;
+            if s.ema.is_empty() {
+                return None;
+            }
+            Tensor::new(&[s.ema.len()], s.ema.clone()).ok()
+        })
     }
 
     /// Restores moving averages saved by [`Runtime::ema_state`]; parameters not listed
