@@ -1080,6 +1080,51 @@ fn one_folder_per_run_and_resume_continues_its_own() {
     assert_eq!(step_metrics(&first).len(), 2 * 32 + 2);
 }
 
+/// Resuming with an edited graph file: the settings the run keeps unless a flag changes
+/// them (lr here) are kept and the edit is named, not silently dropped; those it takes from
+/// the file (an LR schedule here) are applied and listed as changed.
+#[test]
+fn resume_names_the_graph_edits_it_keeps_and_those_it_applies() {
+    let cwd = temp_dir("resume-edits");
+    let graph = cwd.join("spirals.ron");
+    let original = std::fs::read_to_string(repo_root().join("graphs/spirals_mlp.ron")).unwrap();
+    std::fs::write(&graph, &original).unwrap();
+    let train = |extra: &[&str]| {
+        run(hyphae()
+            .arg("train")
+            .arg(&graph)
+            .args(["--data", "spirals", "--out"])
+            .arg(cwd.join("run"))
+            .args(extra))
+    };
+    let (code, _, err) = train(&["--epochs", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let edited = original
+        .replace("Adam(lr: 0.01)", "Adam(lr: 0.05)")
+        .replace(
+            "batch_size: 64,",
+            "batch_size: 64,\n        schedule: Step(step_size: 10, gamma: 0.5),",
+        );
+    assert_ne!(edited, original);
+    std::fs::write(&graph, edited).unwrap();
+    let run_dir = cwd.join("run");
+    let (code, _, err) = train(&["--resume", run_dir.to_str().unwrap(), "--epochs", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("sets lr 0.05, but the resumed run keeps its 0.01 (pass --lr 0.05"),
+        "{err}"
+    );
+    assert!(err.contains("schedule Constant → Step("), "{err}");
+    // The schedule took effect: 64 steps halving every 10 leave 0.01 / 2^6.
+    let lines = step_metrics(&run_dir);
+    let last = lines
+        .iter()
+        .rfind(|l| l.contains("\"kind\":\"step\""))
+        .unwrap();
+    let lr: f64 = last.split("\"lr\":").nth(1).unwrap().parse().unwrap();
+    assert!((1e-4..2e-4).contains(&lr), "{last}");
+}
+
 /// A long spirals run (500 epochs) in `dir`, started in the background.
 const LONG_RUN: [&str; 6] = [
     "train",

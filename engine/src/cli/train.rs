@@ -89,6 +89,38 @@ pub fn train(a: TrainArgs) -> Result<i32> {
     let recorded = |key: &str| resume.as_ref().and_then(|r| r.metadata.get(key));
     let number = |key: &str| recorded(key).and_then(|v| v.parse::<u64>().ok());
     let t = &mut graph.file.training;
+    // An edit to one of those in the graph file alone is not applied: said, not dropped.
+    let graph_values = [
+        (
+            "epochs",
+            "--epochs",
+            a.epochs.is_some(),
+            t.epochs.to_string(),
+        ),
+        (
+            "batch_size",
+            "--batch-size",
+            a.batch_size.is_some(),
+            t.batch_size.to_string(),
+        ),
+        ("lr", "--lr", a.lr.is_some(), t.optimizer.lr().to_string()),
+        ("seed", "--seed", a.seed.is_some(), t.seed.to_string()),
+        (
+            "split_seed",
+            "--split-seed",
+            a.split_seed.is_some(),
+            t.split_seed().to_string(),
+        ),
+    ];
+    for (key, flag, flag_given, in_graph) in graph_values {
+        if let Some(kept) = recorded(key).filter(|kept| !flag_given && **kept != in_graph) {
+            eprintln!(
+                "note: {} sets {key} {in_graph}, but the resumed run keeps its {kept} \
+                 (pass {flag} {in_graph} to change it)",
+                a.graph.display()
+            );
+        }
+    }
     if let Some(e) = a.epochs.or(number("epochs").map(|e| e as usize)) {
         t.epochs = e;
     }

@@ -935,8 +935,10 @@ impl Trainer {
         })
     }
 
-    /// The training settings a checkpoint records (metadata key, value).
-    fn settings(&self) -> [(&'static str, String); 6] {
+    /// The training settings a checkpoint records (metadata key, value): those a resume
+    /// keeps unless a flag changes them, and those it takes from the graph file (the LR
+    /// schedule, warm-up, clipping, phases), so a change of either kind is reported.
+    fn settings(&self) -> [(&'static str, String); 10] {
         let training = &self.runtime.graph().file.training;
         [
             ("epochs", self.opts.epochs.to_string()),
@@ -948,6 +950,10 @@ impl Trainer {
             ("batch_size", training.batch_size.to_string()),
             ("seed", training.seed.to_string()),
             ("split_seed", training.split_seed().to_string()),
+            ("schedule", ron_text(&training.schedule)),
+            ("warmup_steps", training.warmup_steps.to_string()),
+            ("clip", ron_text(&training.clip)),
+            ("phases", ron_text(&training.phases)),
         ]
     }
 
@@ -975,6 +981,11 @@ impl Trainer {
             super::weights::model_tensors(Checkpoint::load(path)?, &expected, &origin, false)?;
         self.runtime.load_state_dict(&weights, &origin)
     }
+}
+
+/// A training setting as compact RON text, as a graph file spells it.
+fn ron_text<T: serde::Serialize>(value: &T) -> String {
+    ron::to_string(value).unwrap_or_default()
 }
 
 /// Tensors by PyTorch-style name.
