@@ -1100,7 +1100,7 @@ fn resume_names_the_graph_edits_it_keeps_and_those_it_applies() {
     let (code, _, err) = train(&["--epochs", "1"]);
     assert_eq!(code, 0, "{err}");
     let edited = original
-        .replace("Adam(lr: 0.01)", "Adam(lr: 0.05)")
+        .replace("Adam(lr: 0.01)", "Adam(lr: 0.05, betas: (0.5, 0.999))")
         .replace(
             "batch_size: 64,",
             "batch_size: 64,\n        schedule: Step(step_size: 10, gamma: 0.5),",
@@ -1115,6 +1115,11 @@ fn resume_names_the_graph_edits_it_keeps_and_those_it_applies() {
         "{err}"
     );
     assert!(err.contains("schedule Constant → Step("), "{err}");
+    assert!(
+        err.contains("optimizer Adam(") && err.contains("betas:(0.5,0.999)"),
+        "{err}"
+    );
+    assert_eq!(err.matches("lr 0.01 →").count(), 0, "lr is kept: {err}");
     // The schedule took effect: 64 steps halving every 10 leave 0.01 / 2^6.
     let lines = step_metrics(&run_dir);
     let last = lines
@@ -1123,6 +1128,20 @@ fn resume_names_the_graph_edits_it_keeps_and_those_it_applies() {
         .unwrap();
     let lr: f64 = last.split("\"lr\":").nth(1).unwrap().parse().unwrap();
     assert!((1e-4..2e-4).contains(&lr), "{last}");
+    // A new LR by flag is one change, not also an optimizer change.
+    let (code, _, err) = train(&[
+        "--resume",
+        run_dir.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--lr",
+        "0.02",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("settings changed: epochs 2 → 3, lr 0.01 → 0.02\n"),
+        "{err}"
+    );
 }
 
 /// A long spirals run (500 epochs) in `dir`, started in the background.

@@ -21,7 +21,7 @@ use super::run_dir;
 use crate::data::{Dataset, Epoch, Loader, LoaderOptions, Preprocessing, Split};
 use crate::ecs::{Runtime, StepOutcome};
 use crate::error::{Error, Result};
-use crate::graph::{GraphFile, Ref, Source, ValidGraph};
+use crate::graph::{GraphFile, Optimizer, Ref, Source, ValidGraph};
 use crate::ops::Op;
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
@@ -937,8 +937,9 @@ impl Trainer {
 
     /// The training settings a checkpoint records (metadata key, value): those a resume
     /// keeps unless a flag changes them, and those it takes from the graph file (the LR
-    /// schedule, warm-up, clipping, phases), so a change of either kind is reported.
-    fn settings(&self) -> [(&'static str, String); 10] {
+    /// schedule, warm-up, clipping, phases, the optimizer's other hyper-parameters), so a
+    /// change of either kind is reported.
+    fn settings(&self) -> [(&'static str, String); 11] {
         let training = &self.runtime.graph().file.training;
         [
             ("epochs", self.opts.epochs.to_string()),
@@ -954,6 +955,7 @@ impl Trainer {
             ("warmup_steps", training.warmup_steps.to_string()),
             ("clip", ron_text(&training.clip)),
             ("phases", ron_text(&training.phases)),
+            ("optimizer", ron_text(&training.optimizer)),
         ]
     }
 
@@ -963,7 +965,12 @@ impl Trainer {
             .into_iter()
             .filter_map(|(key, value)| {
                 let was = ck.meta(key)?;
-                (was != value).then(|| format!("{key} {was} → {value}"))
+                let changed = match key {
+                    // Its LR has its own line; the rest (kind, betas, decay) is this one's.
+                    "optimizer" => !same_but_lr(was, &self.runtime.graph().file.training.optimizer),
+                    _ => was != value,
+                };
+                changed.then(|| format!("{key} {was} → {value}"))
             })
             .collect()
     }
@@ -986,6 +993,14 @@ impl Trainer {
 /// A training setting as compact RON text, as a graph file spells it.
 fn ron_text<T: serde::Serialize>(value: &T) -> String {
     ron::to_string(value).unwrap_or_default()
+}
+
+/// Whether a recorded optimizer (RON text) equals `now` apart from its learning rate.
+fn same_but_lr(was: &str, now: &Optimizer) -> bool {
+    ron::from_str::<Optimizer>(was).is_ok_and(|mut was| {
+        was.set_lr(now.lr());
+        was == *now
+    })
 }
 
 /// Tensors by PyTorch-style name.
